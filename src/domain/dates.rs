@@ -1,0 +1,105 @@
+//! Timestamps. Stored as Unix seconds; written as RFC 2822 the way Twilio writes them
+//! (`Thu, 24 Aug 2023 05:01:45 +0000`, CONTRACT §2); read from Twilio's query formats.
+use time::{format_description::well_known::Rfc2822, macros::format_description, Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Now, in Unix milliseconds (scheduling precision for the dispatcher).
+pub fn now_millis() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Formats Unix seconds as RFC 2822 in UTC (`+0000`).
+pub fn rfc2822(ts: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&Rfc2822).ok())
+        .unwrap_or_default()
+}
+
+/// Formats Unix seconds as an HTTP date (IMF-fixdate) for `Last-Modified`.
+pub fn http_date(ts: i64) -> String {
+    let t = OffsetDateTime::from_unix_timestamp(ts).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let f = format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+    t.format(&f).unwrap_or_default()
+}
+
+/// Parses an HTTP date (`If-Modified-Since`); `None` when it is not one (RFC 9110 says ignore it then).
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    let f = format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+    PrimitiveDateTime::parse(s.trim(), &f).ok().map(|t| t.assume_utc().unix_timestamp())
+}
+
+/// A point in time given by a client: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SSZ` (what the Twilio
+/// libraries send), any RFC 3339 date-time, or RFC 2822.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// A whole UTC day, as Unix seconds of its first second.
+    Day(i64),
+    /// An instant, as Unix seconds.
+    Instant(i64),
+}
+
+impl When {
+    /// Parses one of the accepted formats.
+    pub fn parse(s: &str) -> Option<When> {
+        let s = s.trim();
+        if let Ok(d) = Date::parse(s, format_description!("[year]-[month]-[day]")) {
+            return Some(When::Day(d.midnight().assume_utc().unix_timestamp()));
+        }
+        if let Ok(t) = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+            return Some(When::Instant(t.to_offset(UtcOffset::UTC).unix_timestamp()));
+        }
+        if let Ok(t) = PrimitiveDateTime::parse(s, format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]")) {
+            return Some(When::Instant(t.assume_utc().unix_timestamp()));
+        }
+        OffsetDateTime::parse(s, &Rfc2822).ok().map(|t| When::Instant(t.unix_timestamp()))
+    }
+
+    /// The first second this value covers.
+    pub fn start(self) -> i64 {
+        match self {
+            When::Day(d) | When::Instant(d) => d,
+        }
+    }
+
+    /// The last second this value covers.
+    pub fn end(self) -> i64 {
+        match self {
+            When::Day(d) => d + 86_399,
+            When::Instant(t) => t,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc2822_is_twilio_shaped() {
+        assert_eq!(rfc2822(1_692_853_305), "Thu, 24 Aug 2023 05:01:45 +0000");
+    }
+
+    #[test]
+    fn http_dates_round_trip() {
+        let s = http_date(1_692_853_305);
+        assert_eq!(s, "Thu, 24 Aug 2023 05:01:45 GMT");
+        assert_eq!(parse_http_date(&s), Some(1_692_853_305));
+        assert_eq!(parse_http_date("yesterday"), None);
+    }
+
+    #[test]
+    fn client_dates_in_every_accepted_format() {
+        assert_eq!(When::parse("2023-08-24"), Some(When::Day(1_692_835_200)));
+        assert_eq!(When::parse("2023-08-24").unwrap().end(), 1_692_835_200 + 86_399);
+        assert_eq!(When::parse("2023-08-24T05:01:45Z"), Some(When::Instant(1_692_853_305)));
+        assert_eq!(When::parse("2023-08-24T07:01:45+02:00"), Some(When::Instant(1_692_853_305)));
+        assert_eq!(When::parse("Thu, 24 Aug 2023 05:01:45 +0000"), Some(When::Instant(1_692_853_305)));
+        assert_eq!(When::parse("24/08/2023"), None);
+        assert_eq!(When::parse(""), None);
+    }
+}

@@ -1,0 +1,200 @@
+//! The gate: the one middleware every request passes through. In order, it
+//! 1. assigns the request id (a well-formed `X-Request-Id` is echoed, otherwise one is made),
+//! 2. applies the browser method override (`?_method=DELETE` on a same-origin form POST),
+//! 3. checks credentials once ([`super::auth`]) and refuses cross-site form posts with ambient credentials,
+//! 4. applies the rate limit, and idempotency keys on POST,
+//! 5. renders every error response in the contract's shape (CONTRACT §7) with its `Link`,
+//! 6. adds the headers every response carries (request id, rate limit, `Vary`, `Cache-Control`, CORS),
+//! 7. writes one access log line (method, path, status, duration, request id — never a credential).
+use super::auth::{Auth, Via};
+use crate::error::ApiError;
+use crate::hypermedia::link_header;
+use crate::hypermedia::resource::Link;
+use crate::hypermedia::uris;
+use crate::representation::negotiate::{negotiate_error, ErrorFormat};
+use crate::state::AppState;
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
+use std::time::Instant;
+
+/// The request id of a request, in its extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const EXPOSED: &str = "Link, ETag, Location, Last-Modified, X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Idempotent-Replayed";
+
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+fn own_origin(req: &ServiceRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
+fn is_form(req: &ServiceRequest) -> bool {
+    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    ct.starts_with("application/x-www-form-urlencoded") || ct.starts_with("multipart/form-data") || ct.starts_with("text/plain")
+}
+
+/// Refuses unsafe requests that a browser could have sent from another site with ambient
+/// credentials: cookie-authenticated requests must come from our own origin, and no form post
+/// from a foreign origin is accepted with credentials of any kind.
+fn cross_site(req: &ServiceRequest, auth: &Auth) -> Option<ApiError> {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return None;
+    }
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let same = origin.map(|o| o == own_origin(req));
+    let site = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    match auth {
+        Auth::Caller(c) if c.via == Via::Cookie => match (same, site) {
+            (Some(true), _) => None,
+            (None, Some("same-origin")) => None,
+            _ => Some(ApiError::forbidden("Cross-site request refused: a request signed in with the browser cookie must come from this server's own pages (Origin check)")),
+        },
+        Auth::Caller(_) if same == Some(false) && is_form(req) => {
+            Some(ApiError::forbidden("Cross-site form post refused: credentials cannot be used from another site's form"))
+        }
+        _ => None,
+    }
+}
+
+/// The middleware function (wrap it with `actix_web::middleware::from_fn`).
+pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned().expect("AppState is registered");
+    let id = request_id(req.headers());
+    req.extensions_mut().insert(RequestId(id.clone()));
+
+    // Browser forms can only POST: `?_method=` carries the real method, for form posts only.
+    if req.method() == Method::POST && is_form(&req) {
+        if let Some(m) = req.query_string().split('&').find_map(|p| p.strip_prefix("_method=")) {
+            if let Ok(m @ (Method::DELETE | Method::PUT | Method::PATCH)) = Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
+                req.head_mut().method = m;
+            }
+        }
+    }
+
+    let auth = state.auth.authenticate(req.headers()).await;
+    let denied = cross_site(&req, &auth);
+    let principal = match &auth {
+        Auth::Caller(c) => c.account.to_string(),
+        _ => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
+    };
+    let cookie_auth = matches!(&auth, Auth::Caller(c) if c.via == Via::Cookie);
+    let authenticated = !matches!(auth, Auth::Anonymous);
+    req.extensions_mut().insert(auth);
+
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let target = match req.query_string() {
+        "" => path.clone(),
+        q => format!("{path}?{q}"),
+    };
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let origin = req.headers().get(header::ORIGIN).cloned();
+
+    let budget = state.limiter.enabled().then(|| state.limiter.check(&principal, method != Method::OPTIONS));
+    let mut res = if let Some(e) = denied {
+        req.into_response(e.error_response())
+    } else if budget.is_some_and(|b| b.refused) {
+        req.into_response(ApiError::too_many_requests(budget.map(|b| b.retry_after).unwrap_or(1)).error_response())
+    } else if method == Method::POST && req.headers().contains_key(super::idempotency::HEADER) {
+        let key = req.headers().get(super::idempotency::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        super::idempotency::handle(req, next, state.clone(), principal.clone(), key).await?
+    } else {
+        next.call(req).await?
+    };
+
+    if res.status() == StatusCode::NOT_MODIFIED && budget.is_some() {
+        state.limiter.refund(&principal);
+    }
+    if res.status().is_client_error() || res.status().is_server_error() {
+        let error = res.response().extensions().get::<ApiError>().cloned().unwrap_or_else(|| ApiError::from_status(res.status(), state.config.body_limit));
+        let page_ctx = crate::representation::reply::page_context(res.request());
+        res = res.map_body(|_, _| BoxBody::new(()));
+        let rendered = render_error(&error, &target, accept.as_deref(), &id, &page_ctx);
+        let (req, _) = res.into_parts();
+        res = ServiceResponse::new(req, rendered);
+    }
+    let headers = res.headers_mut();
+    common_headers(headers, &state, &id, budget, authenticated || cookie_auth, origin.as_ref());
+    let status = res.status().as_u16();
+    tracing::info!(target: "access", %method, path = %path, status, ms = started.elapsed().as_secs_f64() * 1000.0, request_id = %id);
+    Ok(res)
+}
+
+fn common_headers(headers: &mut HeaderMap, state: &AppState, id: &str, budget: Option<super::ratelimit::Budget>, private: bool, origin: Option<&HeaderValue>) {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        headers.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    if let Some(b) = budget {
+        headers.insert(HeaderName::from_static("x-ratelimit-limit"), b.limit.into());
+        headers.insert(HeaderName::from_static("x-ratelimit-remaining"), b.remaining.into());
+        headers.insert(HeaderName::from_static("x-ratelimit-reset"), b.reset.into());
+    }
+    headers.insert(header::VARY, HeaderValue::from_static("Accept, Authorization, Cookie, Origin"));
+    if private {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    } else if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if let Some(origin) = origin {
+        let allowed = state.config.cors_origins.iter().any(|o| o == "*" || o.as_bytes() == origin.as_bytes());
+        if allowed {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED));
+        }
+    }
+}
+
+/// Renders an error as the client prefers: Twilio JSON (default), problem+json, or a page.
+pub fn render_error(e: &ApiError, target: &str, accept: Option<&str>, request_id: &str, page: &crate::representation::html::PageContext) -> HttpResponse {
+    if e.status.is_server_error() {
+        tracing::warn!(status = e.status.as_u16(), code = e.code, request_id, "answered with a server error");
+    }
+    let more_info = uris::error_doc(e.code);
+    let mut links = vec![Link::new("self", target.to_owned())];
+    links.extend(e.links.iter().cloned());
+    links.push(Link::new("help", more_info.clone()));
+    let subresources: serde_json::Map<String, serde_json::Value> = e.links.iter().map(|l| (l.rel.to_string(), l.href.clone().into())).collect();
+    let message = if e.status.is_server_error() { format!("{} (request id {request_id})", e.message) } else { e.message.to_string() };
+    let mut b = HttpResponse::build(e.status);
+    b.insert_header((header::LINK, link_header::render(&links)));
+    for (name, value) in &e.headers {
+        b.append_header((*name, value.as_str()));
+    }
+    match negotiate_error(accept) {
+        ErrorFormat::Html => {
+            let pairs: Vec<(String, String)> = e.links.iter().map(|l| (l.rel.to_string(), l.href.clone())).collect();
+            b.content_type("text/html; charset=utf-8").body(crate::representation::html::render_error(e.status.as_u16(), e.code, &message, &more_info, &pairs, request_id, page))
+        }
+        ErrorFormat::Problem => b.content_type("application/problem+json").body(
+            serde_json::json!({
+                "type": more_info, "title": e.status.canonical_reason().unwrap_or("Error"), "status": e.status.as_u16(),
+                "detail": message, "instance": target, "code": e.code, "message": message, "more_info": more_info,
+                "uri": target, "subresource_uris": subresources, "request_id": request_id,
+            })
+            .to_string(),
+        ),
+        ErrorFormat::Twilio => b.content_type("application/json").body(
+            serde_json::json!({
+                "status": e.status.as_u16(), "code": e.code, "message": message, "more_info": more_info,
+                "uri": target, "subresource_uris": subresources,
+            })
+            .to_string(),
+        ),
+    }
+}
+

@@ -1,0 +1,133 @@
+//! The responder every handler returns: negotiates the format, renders the resource once, sets
+//! `ETag`, `Last-Modified`, `Link`, `Location`, and answers conditional GETs with 304.
+use super::negotiate::{negotiate, Format, OFFERED};
+use super::{hal, html, json};
+use crate::error::ApiError;
+use crate::http::auth::Auth;
+use crate::http::conditional;
+use crate::hypermedia::link_header;
+use crate::hypermedia::resource::{Link, Resource};
+use actix_web::body::BoxBody;
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError};
+
+/// What a handler answers.
+pub enum Reply {
+    /// 200 with the resource.
+    Ok(Resource),
+    /// 201 with the new resource and `Location`.
+    Created(Resource),
+    /// 204; the links say where to go next (the collection the item was in).
+    Deleted(Vec<Link>),
+    /// 303 See Other to a URI.
+    SeeOther(String),
+    /// 201 with the new resource, plus extra headers (a session cookie).
+    CreatedWith(Resource, Vec<(header::HeaderName, String)>),
+    /// 204 with extra headers (clearing a cookie).
+    DeletedWith(Vec<Link>, Vec<(header::HeaderName, String)>),
+}
+
+/// The rendered form of a resource.
+pub struct Rendered {
+    /// The body.
+    pub body: Vec<u8>,
+    /// Its content type.
+    pub content_type: &'static str,
+    /// Its strong ETag (quoted).
+    pub etag: String,
+}
+
+/// The state hash of a resource: the hash of its canonical (Twilio JSON) representation. The
+/// first part of every ETag; what `If-Match` is compared with.
+pub fn state_hash(r: &Resource) -> u64 {
+    let mut buf = Vec::with_capacity(1024);
+    json::render(r, &mut buf);
+    xxhash_rust::xxh3::xxh3_64(&buf)
+}
+
+/// Renders a resource in a format and computes its ETag: `"<state>"` for JSON, and
+/// `"<state>.<format><body>"` for the others (their bodies also depend on the caller).
+pub fn render(r: &Resource, format: Format, page: &html::PageContext) -> Rendered {
+    let mut body = Vec::with_capacity(1024);
+    match format {
+        Format::Json | Format::Vendor => json::render(r, &mut body),
+        Format::Hal => hal::render(r, false, &mut body),
+        Format::HalForms => hal::render(r, true, &mut body),
+        Format::Html => body = html::render(r, page),
+    }
+    let etag = match format {
+        Format::Json => format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body)),
+        Format::Vendor => format!("\"{:016x}.v\"", xxhash_rust::xxh3::xxh3_64(&body)),
+        other => format!("\"{:016x}.{}{:08x}\"", state_hash(r), other.tag(), xxhash_rust::xxh3::xxh3_64(&body) as u32),
+    };
+    Rendered { body, content_type: format.content_type(), etag }
+}
+
+/// Page facts from the request (who is signed in).
+pub fn page_context(req: &HttpRequest) -> html::PageContext {
+    match req.extensions().get::<Auth>() {
+        Some(Auth::Caller(c)) => html::PageContext {
+            account: Some(c.account.to_string()),
+            session_uri: c.session.as_ref().map(crate::hypermedia::uris::session),
+        },
+        _ => html::PageContext::default(),
+    }
+}
+
+fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(header::HeaderName, String)>) -> HttpResponse {
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let Some(format) = negotiate(accept) else {
+        return ApiError::not_acceptable(&OFFERED).error_response();
+    };
+    let rendered = render(&r, format, &page_context(req));
+    let links = link_header::render(&r.header_links().collect::<Vec<_>>());
+    let last_modified = r.last_modified.map(crate::domain::dates::http_date);
+    let safe = req.method() == Method::GET || req.method() == Method::HEAD;
+    let fresh = safe && status == StatusCode::OK && conditional::not_modified(req, &rendered.etag, r.last_modified);
+    let mut builder = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::build(status)
+    };
+    builder.insert_header((header::ETAG, rendered.etag.as_str())).insert_header((header::LINK, links));
+    if let Some(lm) = last_modified {
+        builder.insert_header((header::LAST_MODIFIED, lm));
+    }
+    if status == StatusCode::CREATED {
+        builder.insert_header((header::LOCATION, r.uri.as_str()));
+    }
+    for (name, value) in extra {
+        builder.append_header((name, value));
+    }
+    if fresh {
+        return builder.finish();
+    }
+    builder.content_type(rendered.content_type).body(rendered.body)
+}
+
+impl Responder for Reply {
+    type Body = BoxBody;
+
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse {
+        match self {
+            Reply::Ok(r) => respond(req, StatusCode::OK, r, Vec::new()),
+            Reply::Created(r) => respond(req, StatusCode::CREATED, r, Vec::new()),
+            Reply::CreatedWith(r, headers) => respond(req, StatusCode::CREATED, r, headers),
+            Reply::Deleted(links) => deleted(links, Vec::new()),
+            Reply::DeletedWith(links, headers) => deleted(links, headers),
+            Reply::SeeOther(uri) => HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, uri.as_str()))
+                .insert_header((header::LINK, link_header::render(&[Link::new("self", req.path().to_owned()), Link::new("related", uri)])))
+                .finish(),
+        }
+    }
+}
+
+fn deleted(links: Vec<Link>, headers: Vec<(header::HeaderName, String)>) -> HttpResponse {
+    let mut b = HttpResponse::NoContent();
+    b.insert_header((header::LINK, link_header::render(&links)));
+    for h in headers {
+        b.append_header(h);
+    }
+    b.finish()
+}

@@ -1,0 +1,344 @@
+//! Storage: the only module that names rusqlite.
+//!
+//! Reads run on a pool of connections (WAL lets them run beside the writer). Writes all go
+//! through one writer thread with one connection, which commits them in groups: each write is
+//! its own savepoint inside the group's transaction (so one failing write rolls back alone),
+//! and each caller gets its answer only after the group's COMMIT. SQLite has one write lock;
+//! queuing writers here instead of on that lock means no `database is locked` ever reaches a
+//! client, and one fsync serves many writes.
+pub mod accounts;
+pub mod callbacks;
+pub mod idempotency;
+pub mod init;
+pub mod media;
+pub mod messages;
+pub mod sessions;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, ErrorCode};
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+
+pub use rusqlite::OptionalExtension;
+
+/// What can go wrong in storage.
+#[derive(Debug, derive_more::Display, derive_more::From, derive_more::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[display("sqlite: {_0}")]
+    Sqlite(rusqlite::Error),
+    /// No pooled connection could be had in time.
+    #[display("connection pool: {_0}")]
+    Pool(r2d2::Error),
+    /// The writer thread is gone (the server is shutting down).
+    #[from(skip)]
+    #[display("the storage writer has stopped")]
+    Closed,
+    /// Stored data is not what the schema promises (e.g. a corrupt encrypted token).
+    #[from(skip)]
+    #[display("corrupt data: {_0}")]
+    Corrupt(#[error(not(source))] String),
+}
+
+impl StoreError {
+    /// True when the database cannot take the work right now or at all (busy, read-only, disk
+    /// full, I/O error, shutting down): clients get a 503, not a 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::ReadOnly | ErrorCode::DiskFull | ErrorCode::SystemIoFailure | ErrorCode::CannotOpen)
+            ),
+            StoreError::Pool(_) | StoreError::Closed => true,
+            StoreError::Corrupt(_) => false,
+        }
+    }
+
+    /// True for a UNIQUE / PRIMARY KEY violation.
+    pub fn is_constraint(&self) -> bool {
+        matches!(self, StoreError::Sqlite(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation))
+    }
+}
+
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// A queued write. Called with `None` when it cannot run (no transaction could be opened):
+/// it then skips its work and its completion delivers the error.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Completion) + Send>;
+
+enum Command {
+    Job(Job),
+    Stop,
+}
+
+/// The database: a read pool and the group-committing writer. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    writer: Arc<Writer>,
+}
+
+struct Writer {
+    tx: mpsc::Sender<Command>,
+    handle: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Most writes one group commit takes; more wait for the next group.
+const MAX_GROUP: usize = 512;
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, applies `schema.sql`, and starts the writer.
+    pub fn open(path: &Path, pool_size: u32) -> Result<Db, StoreError> {
+        let writer_conn = init::open_writer(path)?;
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX | rusqlite::OpenFlags::SQLITE_OPEN_URI)
+            .with_init(|c| init::configure(c, false));
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(std::time::Duration::from_secs(5))
+            .build(manager)?;
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("signpost-writer".into())
+            .spawn(move || run_writer(writer_conn, rx))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start writer thread: {e}")))?;
+        Ok(Db { pool, writer: Arc::new(Writer { tx, handle: Mutex::new(Some(handle)) }) })
+    }
+
+    /// Runs a read on a pooled connection, off the async workers.
+    pub async fn read<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnOnce(&Connection) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        // pool.get() can block too, so it runs inside the blocking closure.
+        match actix_web::web::block(move || {
+            let conn = pool.get().map_err(StoreError::from)?;
+            f(&conn)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(StoreError::Closed.into()),
+        }
+    }
+
+    /// Runs a read synchronously (for start-up and background threads).
+    pub fn read_blocking<R>(&self, f: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+        let conn = self.pool.get()?;
+        f(&conn)
+    }
+
+    /// Runs a write as one atomic unit: `f` sees a connection inside a savepoint; if it
+    /// returns an error, everything it did is rolled back. The answer comes after COMMIT.
+    pub async fn write<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        F: FnOnce(&Connection) -> Result<R, E> + Send + 'static,
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<R, E>>();
+        let job: Job = Box::new(move |conn| {
+            let result = match conn {
+                Some(conn) => f(conn),
+                None => Err(StoreError::Closed.into()),
+            };
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |committed| {
+                let _ = tx.send(match committed {
+                    Ok(()) => result,
+                    Err(e) => Err(e.into()),
+                });
+            });
+            (ok, completion)
+        });
+        self.writer.tx.send(Command::Job(job)).map_err(|_| StoreError::Closed)?;
+        rx.await.unwrap_or_else(|_| Err(StoreError::Closed.into()))
+    }
+
+    /// Stops the writer after the writes already queued, checkpoints the WAL, and waits for it.
+    pub fn close(&self) {
+        let _ = self.writer.tx.send(Command::Stop);
+        if let Some(handle) = self.writer.handle.lock().ok().and_then(|mut h| h.take()) {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn run_writer(conn: Connection, rx: mpsc::Receiver<Command>) {
+    let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
+    let mut stopping = false;
+    while !stopping {
+        match rx.recv() {
+            Ok(Command::Job(job)) => group.push(job),
+            Ok(Command::Stop) | Err(_) => break,
+        }
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(Command::Job(job)) => group.push(job),
+                Ok(Command::Stop) => {
+                    stopping = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        commit_group(&conn, group.drain(..));
+    }
+    // Writes queued behind Stop still get an answer.
+    while let Ok(Command::Job(job)) = rx.try_recv() {
+        group.push(job);
+    }
+    commit_group(&conn, group.drain(..));
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;") {
+        tracing::warn!("final WAL checkpoint failed: {e}");
+    }
+    tracing::debug!("storage writer stopped");
+}
+
+fn commit_group(conn: &Connection, jobs: impl ExactSizeIterator<Item = Job>) {
+    if jobs.len() == 0 {
+        return;
+    }
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!("cannot begin a write transaction: {e}");
+        for job in jobs {
+            let (_, done) = job(None);
+            done(Err(clone_sqlite(&e)));
+        }
+        return;
+    }
+    let mut completions = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            tracing::error!("cannot open a savepoint: {e}");
+            let (_, done) = job(None);
+            done(Err(clone_sqlite(&e)));
+            continue;
+        }
+        let (ok, done) = job(Some(conn));
+        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        if let Err(e) = conn.execute_batch(end) {
+            tracing::error!("cannot close a savepoint: {e}");
+        }
+        completions.push(done);
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => completions.into_iter().for_each(|done| done(Ok(()))),
+        Err(e) => {
+            tracing::error!("group commit failed: {e}");
+            let _ = conn.execute_batch("ROLLBACK");
+            completions.into_iter().for_each(|done| done(Err(clone_sqlite(&e))));
+        }
+    }
+}
+
+/// rusqlite errors are not `Clone`; rebuild the SQLite failure (code + message) for each caller.
+fn clone_sqlite(e: &rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, msg) => StoreError::Sqlite(rusqlite::Error::SqliteFailure(*f, msg.clone())),
+        other => StoreError::Corrupt(other.to_string()),
+    }
+}
+
+/// Where a page starts, as a keyset position (so page 1000 costs what page 1 costs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// The first page.
+    First,
+    /// The page that follows the item at this position.
+    After(i64),
+    /// The page that precedes the item at this position.
+    Before(i64),
+}
+
+/// A page request: how many items, from where.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// Items per page.
+    pub size: u32,
+    /// Where it starts.
+    pub cursor: Cursor,
+}
+
+/// One page of items, with what the neighbouring pages need.
+#[derive(Debug)]
+pub struct Slice<T> {
+    /// The items, in list order.
+    pub items: Vec<T>,
+    /// Position of the first item (for a `prev` cursor).
+    pub first_pos: Option<i64>,
+    /// Position of the last item (for a `next` cursor).
+    pub last_pos: Option<i64>,
+    /// Whether a next page exists.
+    pub has_next: bool,
+    /// Whether a previous page exists.
+    pub has_prev: bool,
+}
+
+impl Window {
+    /// SQL condition on `col` for a list in descending order (newest first). Uses `:pos`.
+    pub fn condition_desc(&self, col: &str) -> String {
+        match self.cursor {
+            Cursor::First => "(:pos = 0)".into(),
+            Cursor::After(_) => format!("{col} < :pos"),
+            Cursor::Before(_) => format!("{col} > :pos"),
+        }
+    }
+
+    /// Sort direction for a descending list.
+    pub fn order_desc(&self) -> &'static str {
+        if matches!(self.cursor, Cursor::Before(_)) { "ASC" } else { "DESC" }
+    }
+
+    /// SQL condition on `col` for a list in ascending order (oldest first). Uses `:pos`.
+    pub fn condition_asc(&self, col: &str) -> String {
+        match self.cursor {
+            Cursor::First => "(:pos = 0)".into(),
+            Cursor::After(_) => format!("{col} > :pos"),
+            Cursor::Before(_) => format!("{col} < :pos"),
+        }
+    }
+
+    /// Sort direction for an ascending list.
+    pub fn order_asc(&self) -> &'static str {
+        if matches!(self.cursor, Cursor::Before(_)) { "DESC" } else { "ASC" }
+    }
+
+    /// The `:pos` parameter.
+    pub fn position(&self) -> i64 {
+        match self.cursor {
+            Cursor::First => 0,
+            Cursor::After(p) | Cursor::Before(p) => p,
+        }
+    }
+
+    /// The `:limit` parameter: one more than the page, to learn whether another page exists.
+    pub fn limit(&self) -> i64 {
+        self.size as i64 + 1
+    }
+
+    /// Turns `limit()` rows of (position, item) into a page.
+    pub fn slice<T>(&self, mut rows: Vec<(i64, T)>) -> Slice<T> {
+        let more = rows.len() > self.size as usize;
+        rows.truncate(self.size as usize);
+        if matches!(self.cursor, Cursor::Before(_)) {
+            rows.reverse();
+        }
+        let (has_next, has_prev) = match self.cursor {
+            Cursor::First => (more, false),
+            Cursor::After(_) => (more, true),
+            Cursor::Before(_) => (true, more),
+        };
+        Slice {
+            first_pos: rows.first().map(|r| r.0),
+            last_pos: rows.last().map(|r| r.0),
+            items: rows.into_iter().map(|r| r.1).collect(),
+            has_next,
+            has_prev,
+        }
+    }
+}
