@@ -1,0 +1,5 @@
+//! Integration tests: the real server (real SQLite file in a temp dir, real HTTP on a random
+//! port), reached from `/` by relation names only. One binary; one module per area.
+mod helpers;
+
+mod foundation;
