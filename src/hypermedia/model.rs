@@ -61,7 +61,8 @@ struct RootProps {
 pub const API_VERSION: &str = "1";
 
 fn service_links(r: Resource) -> Resource {
-    r.link("service-desc", uris::OPENAPI.to_owned()).link("service-doc", uris::DOCS.to_owned()).link("help", uris::DOCS.to_owned())
+    // `service-desc` (the OpenAPI document at uris::OPENAPI) is linked once it is served (issue 6).
+    r.link("service-doc", uris::DOCS.to_owned()).link("help", uris::DOCS.to_owned())
 }
 
 /// `GET /` (CONTRACT §1).
@@ -262,6 +263,23 @@ pub fn messages(account: &AccountSid, uri: String, paging: Paging, list: Vec<Mes
         .relation("account", uris::account(account))
         .link("up", uris::account(account))
         .action(send_message(uris::messages(account)))
+        .action(filter_messages(uris::messages(account)))
+}
+
+/// A GET form over the message list: filters and page size (Twilio's query parameters).
+fn filter_messages(target: String) -> Action {
+    Action {
+        name: "filter",
+        title: "Filter messages",
+        method: "GET",
+        target,
+        fields: vec![
+            Field::text("To", "To").kind(FieldKind::Tel),
+            Field::text("From", "From").kind(FieldKind::Tel),
+            Field::text("DateSent", "Sent on (YYYY-MM-DD)"),
+            Field::text("PageSize", "Page size (1-1000)").value("50"),
+        ],
+    }
 }
 
 /// One media item.

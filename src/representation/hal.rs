@@ -70,10 +70,9 @@ pub fn templates(actions: &[Action]) -> Value {
                 if let Some(n) = f.max_length {
                     p["maxLength"] = json!(n);
                 }
+                p["type"] = json!(f.kind);
                 if f.kind == FieldKind::Hidden {
                     p["readOnly"] = json!(true);
-                } else {
-                    p["type"] = json!(f.kind);
                 }
                 if let Some(options) = &f.options {
                     let mut o = json!({ "inline": options, "maxItems": 1 });
