@@ -41,7 +41,9 @@ pub fn check_callback(state: &AppState, raw: &str) -> Result<String, ApiError> {
     if !allowed {
         return Err(bad("its host is not in this server's allowed callback destinations (--callback-allow)"));
     }
-    Ok(url.to_string())
+    // Kept exactly as given: the signature covers this string, and the receiver validates
+    // against the URL it was configured with.
+    Ok(raw.to_owned())
 }
 
 fn parse_send_at(params: &Params) -> Result<Option<i64>, ApiError> {
