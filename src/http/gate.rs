@@ -93,6 +93,9 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
     };
     let cookie_auth = matches!(&auth, Auth::Caller(c) if c.via == Via::Cookie);
     let authenticated = !matches!(auth, Auth::Anonymous);
+    // Replays are kept per account only: an anonymous replay could hand one client another's
+    // freshly created credentials (clients behind one address share it).
+    let replayable = matches!(auth, Auth::Caller(_));
     req.extensions_mut().insert(auth);
 
     let method = req.method().clone();
@@ -104,20 +107,23 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let origin = req.headers().get(header::ORIGIN).cloned();
 
-    let budget = state.limiter.enabled().then(|| state.limiter.check(&principal, method != Method::OPTIONS));
+    let mut budget = state.limiter.enabled().then(|| state.limiter.check(&principal, method != Method::OPTIONS));
     let mut res = if let Some(e) = denied {
         req.into_response(e.error_response())
     } else if budget.is_some_and(|b| b.refused) {
         req.into_response(ApiError::too_many_requests(budget.map(|b| b.retry_after).unwrap_or(1)).error_response())
-    } else if method == Method::POST && req.headers().contains_key(super::idempotency::HEADER) {
+    } else if replayable && method == Method::POST && req.headers().contains_key(super::idempotency::HEADER) {
         let key = req.headers().get(super::idempotency::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         super::idempotency::handle(req, next, state.clone(), principal.clone(), key).await?
     } else {
         next.call(req).await?
     };
 
-    if res.status() == StatusCode::NOT_MODIFIED && budget.is_some() {
-        state.limiter.refund(&principal);
+    if res.status() == StatusCode::NOT_MODIFIED {
+        if let Some(b) = budget.as_mut() {
+            state.limiter.refund(&principal);
+            b.remaining = (b.remaining + 1).min(b.limit);
+        }
     }
     if res.status().is_client_error() || res.status().is_server_error() {
         let error = res.response().extensions().get::<ApiError>().cloned().unwrap_or_else(|| ApiError::from_status(res.status(), state.config.body_limit));

@@ -65,7 +65,13 @@ async fn prepare(req: &mut ServiceRequest, state: &AppState, principal: &str, ke
         res.append_header((n, v));
     }
     res.insert_header(("Idempotent-Replayed", "true"));
-    Ok(Prepared::Replay(res.body(stored.body)))
+    // Stored bodies are sealed: a creating response may hold a secret (an account's auth token,
+    // a session token) that must never rest in the database in the clear.
+    let body = state.sealer.open(&stored.body).ok_or_else(|| {
+        tracing::warn!("a stored idempotent response could not be decrypted (wrong key?)");
+        ApiError::internal()
+    })?;
+    Ok(Prepared::Replay(res.body(body)))
 }
 
 /// Runs a POST that carries an `Idempotency-Key`, replaying or storing its response.
@@ -102,7 +108,7 @@ pub async fn handle(mut req: ServiceRequest, next: Next<BoxBody>, state: web::Da
         request_hash,
         status: status.as_u16(),
         headers: serde_json::to_string(&headers).unwrap_or_else(|_| "[]".into()),
-        body: bytes.to_vec(),
+        body: state.sealer.seal(&bytes),
     };
     let (p, k) = (principal, key);
     if let Err(e) = state.db.write(move |c| store::idempotency::insert(c, &p, &k, &record, now)).await {

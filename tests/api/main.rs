@@ -3,3 +3,7 @@
 mod helpers;
 
 mod foundation;
+mod messages;
+mod dispatch;
+mod accounts_sessions;
+mod http_semantics;
