@@ -21,8 +21,8 @@ use actix_web::{web, HttpRequest};
 pub const MAX_MEDIA: usize = 10;
 
 /// `GET /2010-04-01/Messages.json`: 303 to the caller's own message collection.
-pub async fn mine(caller: Caller) -> Reply {
-    Reply::SeeOther(uris::messages(&caller.account))
+pub async fn mine(caller: Caller, req: HttpRequest) -> Reply {
+    Reply::SeeOther(uris::with_raw_query(&uris::messages(&caller.account), req.query_string()))
 }
 
 fn message_sid(raw: &str, account: &AccountSid) -> Result<MessageSid, ApiError> {
@@ -155,9 +155,10 @@ fn filter(q: &Params) -> Result<(Filter, Vec<(&'static str, String)>), ApiError>
         kept.push(("From", v.to_owned()));
     }
     if let Some(v) = q.get("DateSent").filter(|v| !v.is_empty()) {
-        let w = date("DateSent", v)?;
-        f.sent_after = Some(w.start());
-        f.sent_before = Some(w.end());
+        // DateSent names a day, even when a client (like Twilio's libraries) sends a midnight date-time.
+        let day = date("DateSent", v)?.start().div_euclid(86_400) * 86_400;
+        f.sent_after = Some(day);
+        f.sent_before = Some(day + 86_399);
         kept.push(("DateSent", v.to_owned()));
     }
     if let Some(v) = q.get("DateSent>").filter(|v| !v.is_empty()) {

@@ -88,6 +88,15 @@ pub fn with_query(base: &str, params: &[(&str, String)]) -> String {
     format!("{base}?{query}")
 }
 
+/// A URI with a query string that is already encoded (passed through as the client sent it).
+pub fn with_raw_query(base: &str, query: &str) -> String {
+    if query.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{query}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
