@@ -5,7 +5,11 @@ use std::path::PathBuf;
 /// The server's configuration. `Debug` is derived on purpose only over non-secret fields:
 /// the secret key is redacted.
 #[derive(Parser, Clone)]
-#[command(name = "signpost", version, about = "A hypermedia-driven HTTP API server speaking Twilio's 2010-04-01 REST API")]
+#[command(
+    name = "signpost",
+    version,
+    about = "A hypermedia-driven HTTP API server speaking Twilio's 2010-04-01 REST API"
+)]
 pub struct Config {
     /// Address and port to listen on (port 0 picks a free port).
     #[arg(long, env = "SIGNPOST_BIND", default_value = "127.0.0.1:8080")]

@@ -25,7 +25,10 @@ pub fn page(path: &str) -> Option<Page> {
     let md = source(path)?;
     let title = md.lines().find_map(|l| l.strip_prefix("# ")).unwrap_or(path).trim().to_owned();
     let mut html = String::with_capacity(md.len() * 2);
-    let parser = pulldown_cmark::Parser::new_ext(md, pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
+    let parser = pulldown_cmark::Parser::new_ext(
+        md,
+        pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH,
+    );
     pulldown_cmark::html::push_html(&mut html, parser);
     // Links between pages are written as `page.md` so they work on GitHub too; served, they drop `.md`.
     let html = html.replace(".md\"", "\"");

@@ -32,7 +32,13 @@ impl std::error::Error for ApiError {}
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: u32, message: impl Into<Cow<'static, str>>) -> ApiError {
-        ApiError { status, code, message: message.into(), links: Vec::new(), headers: Vec::new() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            links: Vec::new(),
+            headers: Vec::new(),
+        }
     }
 
     /// Adds a link to a next state.
@@ -76,12 +82,24 @@ impl ApiError {
 
     /// 405 / 20405 with the methods the resource does support.
     pub fn method_not_allowed(allow: &str) -> ApiError {
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, 20405, format!("Method not allowed here; this resource allows {allow}")).header("Allow", allow)
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            20405,
+            format!("Method not allowed here; this resource allows {allow}"),
+        )
+        .header("Allow", allow)
     }
 
     /// 406 / 20406 listing what is on offer.
     pub fn not_acceptable(offered: &[&str]) -> ApiError {
-        ApiError::new(StatusCode::NOT_ACCEPTABLE, 20406, format!("None of the media types in Accept is available here. On offer: {}", offered.join(", ")))
+        ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            20406,
+            format!(
+                "None of the media types in Accept is available here. On offer: {}",
+                offered.join(", ")
+            ),
+        )
     }
 
     /// 409 with a Twilio code (30409 cannot cancel, 20009 cannot delete while sending, …).
@@ -100,7 +118,11 @@ impl ApiError {
 
     /// 413 / 20413.
     pub fn payload_too_large(limit: usize) -> ApiError {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, 20413, format!("The request body is larger than the limit of {limit} bytes"))
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            20413,
+            format!("The request body is larger than the limit of {limit} bytes"),
+        )
     }
 
     /// 415 / 20415 with the accepted body types.
@@ -122,8 +144,12 @@ impl ApiError {
 
     /// 429 / 20429 with `Retry-After`.
     pub fn too_many_requests(retry_after: u64) -> ApiError {
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, 20429, format!("Too many requests; this request was not processed and is safe to retry in {retry_after} s"))
-            .header("Retry-After", retry_after.to_string())
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            20429,
+            format!("Too many requests; this request was not processed and is safe to retry in {retry_after} s"),
+        )
+        .header("Retry-After", retry_after.to_string())
     }
 
     /// 503 / 20503 with `Retry-After`.
@@ -206,7 +232,10 @@ mod tests {
     #[test]
     fn unauthorized_challenges_and_links_to_sessions() {
         let e = ApiError::unauthorized("no");
-        assert!(e.headers.iter().any(|(n, v)| *n == "WWW-Authenticate" && v.starts_with("Basic realm=\"signpost\"")));
+        assert!(e
+            .headers
+            .iter()
+            .any(|(n, v)| *n == "WWW-Authenticate" && v.starts_with("Basic realm=\"signpost\"")));
         assert!(e.links.iter().any(|l| l.rel == "sessions"));
     }
 }

@@ -10,13 +10,16 @@ use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 /// Headers a cross-origin client may send.
-const ALLOWED_HEADERS: &str = "Accept, Authorization, Content-Type, If-Match, If-None-Match, If-Modified-Since, Idempotency-Key, X-Request-Id";
+const ALLOWED_HEADERS: &str =
+    "Accept, Authorization, Content-Type, If-Match, If-None-Match, If-Modified-Since, Idempotency-Key, X-Request-Id";
 
 fn endpoint(path: &str, name: &str, allow: &'static str) -> actix_web::Resource {
     web::resource(path)
         .name(name)
         .route(web::method(Method::OPTIONS).to(move |req: HttpRequest| async move { options(&req, allow) }))
-        .default_service(web::to(move || async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(allow)) }))
+        .default_service(web::to(move || async move {
+            Err::<HttpResponse, _>(ApiError::method_not_allowed(allow))
+        }))
 }
 
 fn options(req: &HttpRequest, allow: &str) -> HttpResponse {
@@ -25,7 +28,10 @@ fn options(req: &HttpRequest, allow: &str) -> HttpResponse {
         .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, allow))
         .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS))
         .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
-        .insert_header((header::HeaderName::from_static("accept-patch"), "application/x-www-form-urlencoded, application/json"))
+        .insert_header((
+            header::HeaderName::from_static("accept-patch"),
+            "application/x-www-form-urlencoded, application/json",
+        ))
         .insert_header((header::LINK, link_header::render(&[Link::new("self", req.path().to_owned())])))
         .finish()
 }
@@ -46,66 +52,90 @@ pub mod allow {
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint(uris::ROOT, "root", allow::READ).route(web::get().to(root::fetch)).route(web::head().to(root::fetch)))
-        .service(
-            endpoint(uris::ACCOUNTS, "accounts", allow::COLLECTION)
-                .route(web::get().to(accounts::list))
-                .route(web::head().to(accounts::list))
-                .route(web::post().to(accounts::create)),
-        )
-        .service(
-            endpoint(uris::ACCOUNT, "account", allow::UPDATABLE)
-                .route(web::get().to(accounts::fetch))
-                .route(web::head().to(accounts::fetch))
-                .route(web::post().to(accounts::update))
-                .route(web::put().to(accounts::update))
-                .route(web::patch().to(accounts::update)),
-        )
-        .service(
-            endpoint(uris::SESSIONS, "sessions", allow::COLLECTION)
-                .route(web::get().to(sessions::list))
-                .route(web::head().to(sessions::list))
-                .route(web::post().to(sessions::create)),
-        )
-        .service(
-            endpoint(uris::SESSION, "session", allow::DELETABLE)
-                .route(web::get().to(sessions::fetch))
-                .route(web::head().to(sessions::fetch))
-                .route(web::delete().to(sessions::delete)),
-        )
-        .service(endpoint(uris::MY_MESSAGES, "my-messages", allow::READ).route(web::get().to(messages::mine)).route(web::head().to(messages::mine)))
-        .service(
-            endpoint(uris::MESSAGES, "messages", allow::COLLECTION)
-                .route(web::get().to(messages::list))
-                .route(web::head().to(messages::list))
-                .route(web::post().to(messages::create)),
-        )
-        .service(
-            endpoint(uris::MESSAGE, "message", allow::ITEM)
-                .route(web::get().to(messages::fetch))
-                .route(web::head().to(messages::fetch))
-                .route(web::post().to(messages::update))
-                .route(web::put().to(messages::update))
-                .route(web::patch().to(messages::update))
-                .route(web::delete().to(messages::delete)),
-        )
-        .service(endpoint(uris::MEDIA_LIST, "media-list", allow::READ).route(web::get().to(media::list)).route(web::head().to(media::list)))
-        .service(
-            endpoint(uris::MEDIA, "media", allow::DELETABLE)
-                .route(web::get().to(media::fetch))
-                .route(web::head().to(media::fetch))
-                .route(web::delete().to(media::delete)),
-        )
-        .service(
-            endpoint(uris::FEEDBACK, "feedback", allow::COLLECTION)
-                .route(web::get().to(feedback::fetch))
-                .route(web::head().to(feedback::fetch))
-                .route(web::post().to(feedback::create)),
-        )
-        .service(endpoint(uris::DOCS, "docs", allow::READ).route(web::get().to(docs::index)).route(web::head().to(docs::index)))
-        .service(endpoint(uris::ERROR_DOC, "error-doc", allow::READ).route(web::get().to(docs::error)).route(web::head().to(docs::error)))
-        .service(endpoint(uris::DOC_PAGE, "doc-page", allow::READ).route(web::get().to(docs::page)).route(web::head().to(docs::page)))
-        .default_service(web::to(not_found));
+    cfg.service(
+        endpoint(uris::ROOT, "root", allow::READ)
+            .route(web::get().to(root::fetch))
+            .route(web::head().to(root::fetch)),
+    )
+    .service(
+        endpoint(uris::ACCOUNTS, "accounts", allow::COLLECTION)
+            .route(web::get().to(accounts::list))
+            .route(web::head().to(accounts::list))
+            .route(web::post().to(accounts::create)),
+    )
+    .service(
+        endpoint(uris::ACCOUNT, "account", allow::UPDATABLE)
+            .route(web::get().to(accounts::fetch))
+            .route(web::head().to(accounts::fetch))
+            .route(web::post().to(accounts::update))
+            .route(web::put().to(accounts::update))
+            .route(web::patch().to(accounts::update)),
+    )
+    .service(
+        endpoint(uris::SESSIONS, "sessions", allow::COLLECTION)
+            .route(web::get().to(sessions::list))
+            .route(web::head().to(sessions::list))
+            .route(web::post().to(sessions::create)),
+    )
+    .service(
+        endpoint(uris::SESSION, "session", allow::DELETABLE)
+            .route(web::get().to(sessions::fetch))
+            .route(web::head().to(sessions::fetch))
+            .route(web::delete().to(sessions::delete)),
+    )
+    .service(
+        endpoint(uris::MY_MESSAGES, "my-messages", allow::READ)
+            .route(web::get().to(messages::mine))
+            .route(web::head().to(messages::mine)),
+    )
+    .service(
+        endpoint(uris::MESSAGES, "messages", allow::COLLECTION)
+            .route(web::get().to(messages::list))
+            .route(web::head().to(messages::list))
+            .route(web::post().to(messages::create)),
+    )
+    .service(
+        endpoint(uris::MESSAGE, "message", allow::ITEM)
+            .route(web::get().to(messages::fetch))
+            .route(web::head().to(messages::fetch))
+            .route(web::post().to(messages::update))
+            .route(web::put().to(messages::update))
+            .route(web::patch().to(messages::update))
+            .route(web::delete().to(messages::delete)),
+    )
+    .service(
+        endpoint(uris::MEDIA_LIST, "media-list", allow::READ)
+            .route(web::get().to(media::list))
+            .route(web::head().to(media::list)),
+    )
+    .service(
+        endpoint(uris::MEDIA, "media", allow::DELETABLE)
+            .route(web::get().to(media::fetch))
+            .route(web::head().to(media::fetch))
+            .route(web::delete().to(media::delete)),
+    )
+    .service(
+        endpoint(uris::FEEDBACK, "feedback", allow::COLLECTION)
+            .route(web::get().to(feedback::fetch))
+            .route(web::head().to(feedback::fetch))
+            .route(web::post().to(feedback::create)),
+    )
+    .service(
+        endpoint(uris::DOCS, "docs", allow::READ)
+            .route(web::get().to(docs::index))
+            .route(web::head().to(docs::index)),
+    )
+    .service(
+        endpoint(uris::ERROR_DOC, "error-doc", allow::READ)
+            .route(web::get().to(docs::error))
+            .route(web::head().to(docs::error)),
+    )
+    .service(
+        endpoint(uris::DOC_PAGE, "doc-page", allow::READ)
+            .route(web::get().to(docs::page))
+            .route(web::head().to(docs::page)),
+    )
+    .default_service(web::to(not_found));
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

@@ -25,12 +25,16 @@ pub struct Application {
 }
 
 fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<rustls::ServerConfig, String> {
-    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(std::fs::File::open(cert).map_err(|e| format!("{}: {e}", cert.display()))?))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: {e}", cert.display()))?;
-    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(std::fs::File::open(key).map_err(|e| format!("{}: {e}", key.display()))?))
-        .map_err(|e| format!("{}: {e}", key.display()))?
-        .ok_or_else(|| format!("{}: no private key found", key.display()))?;
+    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
+        std::fs::File::open(cert).map_err(|e| format!("{}: {e}", cert.display()))?,
+    ))
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| format!("{}: {e}", cert.display()))?;
+    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
+        std::fs::File::open(key).map_err(|e| format!("{}: {e}", key.display()))?,
+    ))
+    .map_err(|e| format!("{}: {e}", key.display()))?
+    .ok_or_else(|| format!("{}: no private key found", key.display()))?;
     rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
@@ -49,7 +53,10 @@ impl Application {
             None => Sealer::load_or_create(&config.key_path())?,
         };
         let db = Db::open(&config.database, config.pool_size).map_err(|e| {
-            format!("cannot open the database {}: {e}. Check that the directory exists and is writable, or pass --database", config.database.display())
+            format!(
+                "cannot open the database {}: {e}. Check that the directory exists and is writable, or pass --database",
+                config.database.display()
+            )
         })?;
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -70,7 +77,10 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
-                .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found(crate::hypermedia::uris::ROOT).into()))
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_, _| crate::error::ApiError::not_found(crate::hypermedia::uris::ROOT).into()),
+                )
                 .configure(crate::routes::configure)
                 .wrap(from_fn(gate))
                 .wrap(Compress::default())
@@ -92,7 +102,13 @@ impl Application {
 
         let (stop, shutdown) = Shutdown::new();
         let workers = vec![
-            tokio::spawn(dispatch::dispatcher::run(db.clone(), config.dispatch_interval_ms, dispatch_wake, callbacks_wake.clone(), shutdown.clone())),
+            tokio::spawn(dispatch::dispatcher::run(
+                db.clone(),
+                config.dispatch_interval_ms,
+                dispatch_wake,
+                callbacks_wake.clone(),
+                shutdown.clone(),
+            )),
             tokio::spawn(dispatch::callbacks::run(db.clone(), sealer, callbacks_wake, shutdown.clone())),
             tokio::spawn(housekeeping(db.clone(), shutdown)),
         ];
@@ -104,7 +120,13 @@ impl Application {
             config.database.display(),
             started.elapsed().as_millis()
         );
-        Ok(Application { addr, server, db, stop, workers })
+        Ok(Application {
+            addr,
+            server,
+            db,
+            stop,
+            workers,
+        })
     }
 
     /// The port it listens on.

@@ -23,7 +23,11 @@ pub fn backoff_ms(failures: u32) -> i64 {
 
 /// Runs until shutdown.
 pub async fn run(db: Db, sealer: Sealer, wake: Arc<Notify>, mut shutdown: Shutdown) {
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(5)).user_agent("TwilioProxy/1.1 (signpost)").build() {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .user_agent("TwilioProxy/1.1 (signpost)")
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("status callbacks disabled: cannot build an HTTP client: {e}");
@@ -38,10 +42,13 @@ pub async fn run(db: Db, sealer: Sealer, wake: Arc<Notify>, mut shutdown: Shutdo
         }
         let now = dates::now_millis();
         let busy: Vec<String> = in_flight.lock().map(|s| s.iter().cloned().collect()).unwrap_or_default();
-        let due = db.read(move |c| store::callbacks::due(c, now, 64, &busy)).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot read due callbacks");
-            Vec::new()
-        });
+        let due = db
+            .read(move |c| store::callbacks::due(c, now, 64, &busy))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read due callbacks");
+                Vec::new()
+            });
         for cb in due {
             let Ok(permit) = permits.clone().acquire_owned().await else { break };
             if let Ok(mut s) = in_flight.lock() {
@@ -89,7 +96,11 @@ async fn send(db: &Db, sealer: &Sealer, client: &reqwest::Client, cb: store::cal
     let outcome = match result {
         Ok(r) if r.status().is_success() => Ok(()),
         Ok(r) => Err(format!("HTTP {}", r.status().as_u16())),
-        Err(e) => Err(if e.is_timeout() { "timed out".to_owned() } else { "connection failed".to_owned() }),
+        Err(e) => Err(if e.is_timeout() {
+            "timed out".to_owned()
+        } else {
+            "connection failed".to_owned()
+        }),
     };
     let id = cb.id;
     let attempts = cb.attempts + 1;

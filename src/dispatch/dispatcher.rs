@@ -88,7 +88,18 @@ fn step(conn: &rusqlite::Connection, due: &Due, interval: i64) -> Result<bool, S
         }
     };
     let sid: &MessageSid = &m.sid;
-    let updated = store::messages::advance(conn, &Step { sid, from: m.status, to, error, date_sent, next_step_at: next, now })?;
+    let updated = store::messages::advance(
+        conn,
+        &Step {
+            sid,
+            from: m.status,
+            to,
+            error,
+            date_sent,
+            next_step_at: next,
+            now,
+        },
+    )?;
     let Some(updated) = updated else { return Ok(false) };
     if let Some(url) = &due.status_callback {
         let params = serde_urlencoded::to_string(callback_params(&updated)).unwrap_or_default();
@@ -102,7 +113,9 @@ fn step(conn: &rusqlite::Connection, due: &Due, interval: i64) -> Result<bool, S
 
 /// A message to a number another account sends from arrives in that account as inbound.
 fn deliver_inbound(conn: &rusqlite::Connection, m: &Message, now: i64) -> Result<(), StoreError> {
-    let Some(owner) = store::messages::number_owner(conn, &m.to)? else { return Ok(()) };
+    let Some(owner) = store::messages::number_owner(conn, &m.to)? else {
+        return Ok(());
+    };
     if owner == m.account_sid {
         return Ok(());
     }

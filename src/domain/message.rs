@@ -64,8 +64,17 @@ impl MessageStatus {
     }
 
     /// Every status, for filters and documentation.
-    pub const ALL: [&'static str; 9] =
-        ["queued", "scheduled", "sending", "sent", "delivered", "undelivered", "failed", "canceled", "received"];
+    pub const ALL: [&'static str; 9] = [
+        "queued",
+        "scheduled",
+        "sending",
+        "sent",
+        "delivered",
+        "undelivered",
+        "failed",
+        "canceled",
+        "received",
+    ];
 }
 
 /// Serializes Unix seconds as an RFC 2822 string.
@@ -249,8 +258,14 @@ pub fn content_type_for(url: &str) -> &'static str {
 pub fn magic_to(to: &str) -> Option<(u32, &'static str)> {
     Some(match to {
         "+15005550001" => (21211, "The 'To' number +15005550001 is not a valid phone number."),
-        "+15005550002" => (21612, "The 'To' phone number: +15005550002, is not currently reachable using the 'From' phone number via SMS."),
-        "+15005550003" => (21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: +15005550003."),
+        "+15005550002" => (
+            21612,
+            "The 'To' phone number: +15005550002, is not currently reachable using the 'From' phone number via SMS.",
+        ),
+        "+15005550003" => (
+            21408,
+            "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: +15005550003.",
+        ),
         "+15005550004" => (21610, "Attempt to send to unsubscribed recipient"),
         "+15005550009" => (21614, "'To' number +15005550009 is not a valid mobile number"),
         _ => return None,
@@ -260,9 +275,18 @@ pub fn magic_to(to: &str) -> Option<(u32, &'static str)> {
 /// Twilio's magic `From` numbers.
 pub fn magic_from(from: &str) -> Option<(u32, &'static str)> {
     Some(match from {
-        "+15005550001" => (21212, "The 'From' number +15005550001 is not a valid phone number, shortcode, or alphanumeric sender ID."),
-        "+15005550007" => (21606, "The 'From' phone number +15005550007 is not a valid, SMS-capable inbound phone number or short code for your account."),
-        "+15005550008" => (21611, "This 'From' number +15005550008 has exceeded the maximum number of queued messages"),
+        "+15005550001" => (
+            21212,
+            "The 'From' number +15005550001 is not a valid phone number, shortcode, or alphanumeric sender ID.",
+        ),
+        "+15005550007" => (
+            21606,
+            "The 'From' phone number +15005550007 is not a valid, SMS-capable inbound phone number or short code for your account.",
+        ),
+        "+15005550008" => (
+            21611,
+            "This 'From' number +15005550008 has exceeded the maximum number of queued messages",
+        ),
         _ => return None,
     })
 }

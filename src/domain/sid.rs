@@ -66,9 +66,7 @@ sid_type!(
 
 /// True when `s` is `prefix` followed by 32 lowercase hex digits.
 pub fn is_sid(s: &str, prefix: &str) -> bool {
-    s.len() == 34
-        && s.starts_with(prefix)
-        && s.as_bytes()[2..].iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    s.len() == 34 && s.starts_with(prefix) && s.as_bytes()[2..].iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[cfg(test)]
@@ -95,7 +93,10 @@ mod tests {
         assert!(AccountSid::parse("AC0123456789abcdef0123456789abcde").is_none(), "too short");
         assert!(AccountSid::parse("AC0123456789abcdef0123456789abcdef0").is_none(), "too long");
         assert!(AccountSid::parse("AC0123456789abcdef0123456789abcdeg").is_none(), "not hex");
-        assert!(AccountSid::parse("ac0123456789abcdef0123456789abcdef").is_none(), "lowercase prefix");
+        assert!(
+            AccountSid::parse("ac0123456789abcdef0123456789abcdef").is_none(),
+            "lowercase prefix"
+        );
         assert!(AccountSid::parse("").is_none());
         assert!(AccountSid::parse("AC€123456789abcdef0123456789abcd").is_none(), "multibyte");
     }

@@ -20,7 +20,9 @@ const MAX_NAME: usize = 64;
 fn friendly_name(params: &Params) -> Result<Option<String>, ApiError> {
     match params.get("FriendlyName") {
         None => Ok(None),
-        Some(n) if n.chars().count() > MAX_NAME => Err(ApiError::bad_request(format!("FriendlyName must be at most {MAX_NAME} characters"))),
+        Some(n) if n.chars().count() > MAX_NAME => {
+            Err(ApiError::bad_request(format!("FriendlyName must be at most {MAX_NAME} characters")))
+        }
         Some(n) if n.trim().is_empty() => Err(ApiError::bad_request("FriendlyName must not be blank")),
         Some(n) => Ok(Some(n.trim().to_owned())),
     }
@@ -34,14 +36,21 @@ pub async fn list(state: web::Data<AppState>, caller: Caller, req: HttpRequest) 
     let window = page.window;
     let slice = state.db.read(move |conn| store::accounts::list_visible(conn, &c, &window)).await?;
     let paging = paging::paging(uris::ACCOUNTS, &[], &page, &slice);
-    Ok(Reply::Ok(model::accounts(requested_uri(&req), paging, slice.items, state.viewer(Some(&caller)))))
+    Ok(Reply::Ok(model::accounts(
+        requested_uri(&req),
+        paging,
+        slice.items,
+        state.viewer(Some(&caller)),
+    )))
 }
 
 /// Creates an account (a sub-account of the caller, if authenticated). The response is the only
 /// one that ever shows its auth token.
 pub async fn create(state: web::Data<AppState>, caller: MaybeCaller, params: Params) -> Result<Reply, ApiError> {
     if caller.0.is_none() && !state.config.open_signup {
-        return Err(ApiError::unauthorized("Authenticate: open sign-up is off; an authenticated account can create sub-accounts"));
+        return Err(ApiError::unauthorized(
+            "Authenticate: open sign-up is off; an authenticated account can create sub-accounts",
+        ));
     }
     let now = dates::now();
     let name = friendly_name(&params)?.unwrap_or_else(|| format!("Account created {}", dates::rfc2822(now)));
@@ -62,17 +71,30 @@ pub async fn create(state: web::Data<AppState>, caller: MaybeCaller, params: Par
 pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<String>) -> Result<Reply, ApiError> {
     let sid = AccountSid::parse(&path).ok_or_else(|| ApiError::not_found(uris::ACCOUNTS))?;
     let c = caller.account.clone();
-    let account = state.db.read(move |conn| store::accounts::find_visible(conn, &c, &sid)).await?.ok_or_else(|| ApiError::not_found(uris::ACCOUNTS))?;
+    let account = state
+        .db
+        .read(move |conn| store::accounts::find_visible(conn, &c, &sid))
+        .await?
+        .ok_or_else(|| ApiError::not_found(uris::ACCOUNTS))?;
     Ok(Reply::Ok(model::account(account, state.viewer(Some(&caller)))))
 }
 
 /// Renames an account or changes its status (`closed` is final: closed accounts no longer authenticate).
-pub async fn update(state: web::Data<AppState>, caller: Caller, path: web::Path<String>, params: Params, req: HttpRequest) -> Result<Reply, ApiError> {
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    params: Params,
+    req: HttpRequest,
+) -> Result<Reply, ApiError> {
     let sid = visible_account(&state, &caller, &path).await?;
     let name = friendly_name(&params)?;
     let status = match params.get("Status") {
         None => None,
-        Some(s) => Some(AccountStatus::parse(s).ok_or_else(|| ApiError::bad_request(format!("Status must be one of active, suspended, closed; got '{s}'")))?),
+        Some(s) => Some(
+            AccountStatus::parse(s)
+                .ok_or_else(|| ApiError::bad_request(format!("Status must be one of active, suspended, closed; got '{s}'")))?,
+        ),
     };
     if name.is_none() && status.is_none() {
         return Err(ApiError::bad_request("Nothing to update: send FriendlyName and/or Status"));
@@ -83,12 +105,24 @@ pub async fn update(state: web::Data<AppState>, caller: Caller, path: web::Path<
     let updated = state
         .db
         .write(move |conn| {
-            let current = store::accounts::find_visible(conn, &viewer_account, &target)?.ok_or_else(|| ApiError::not_found(uris::ACCOUNTS))?;
-            if_match.check(&model::account(current.clone(), model::Viewer { account: Some(&viewer_account), session: None, open_signup: false }))?;
+            let current =
+                store::accounts::find_visible(conn, &viewer_account, &target)?.ok_or_else(|| ApiError::not_found(uris::ACCOUNTS))?;
+            if_match.check(&model::account(
+                current.clone(),
+                model::Viewer {
+                    account: Some(&viewer_account),
+                    session: None,
+                    open_signup: false,
+                },
+            ))?;
             if current.status == AccountStatus::Closed {
-                return Err(ApiError::conflict(20409, "This account is closed; a closed account cannot be changed"));
+                return Err(ApiError::conflict(
+                    20409,
+                    "This account is closed; a closed account cannot be changed",
+                ));
             }
-            store::accounts::update(conn, &target, name.as_deref(), status, dates::now())?.ok_or_else(|| ApiError::not_found(uris::ACCOUNTS))
+            store::accounts::update(conn, &target, name.as_deref(), status, dates::now())?
+                .ok_or_else(|| ApiError::not_found(uris::ACCOUNTS))
         })
         .await?;
     state.auth.forget_account(&sid);

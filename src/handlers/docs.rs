@@ -12,14 +12,28 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 fn serve(req: &HttpRequest, path: &str) -> Result<HttpResponse, ApiError> {
     let page = docs::page(path).ok_or_else(|| ApiError::not_found(uris::DOCS))?;
-    let wants_markdown = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/markdown"));
+    let wants_markdown = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/markdown"));
     let (body, content_type) = if wants_markdown {
-        (docs::source(path).unwrap_or_default().as_bytes().to_vec(), "text/markdown; charset=utf-8")
+        (
+            docs::source(path).unwrap_or_default().as_bytes().to_vec(),
+            "text/markdown; charset=utf-8",
+        )
     } else {
-        (html::render_doc(&page.title, &page.html, &page_context(req)), "text/html; charset=utf-8")
+        (
+            html::render_doc(&page.title, &page.html, &page_context(req)),
+            "text/html; charset=utf-8",
+        )
     };
     let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
-    let links = [Link::new("self", req.path().to_owned()), Link::new("up", uris::DOCS.to_owned()), Link::new("start", uris::ROOT.to_owned())];
+    let links = [
+        Link::new("self", req.path().to_owned()),
+        Link::new("up", uris::DOCS.to_owned()),
+        Link::new("start", uris::ROOT.to_owned()),
+    ];
     let fresh = crate::http::conditional::not_modified(req, &etag, None);
     let mut b = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     b.insert_header((header::LINK, link_header::render(&links)))

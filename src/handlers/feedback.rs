@@ -19,18 +19,29 @@ pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<(
     let message = MessageSid::parse(&message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;
     let up = uris::message(&account, &message);
     let missing = ApiError::not_found(up.clone()).link("message", up);
-    let feedback = state.db.read(move |conn| store::media::find_feedback(conn, &account, &message)).await?.ok_or(missing)?;
+    let feedback = state
+        .db
+        .read(move |conn| store::media::find_feedback(conn, &account, &message))
+        .await?
+        .ok_or(missing)?;
     Ok(Reply::Ok(model::feedback(feedback)))
 }
 
 /// Records feedback (201; giving it again replaces the outcome).
-pub async fn create(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>, params: Params) -> Result<Reply, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    params: Params,
+) -> Result<Reply, ApiError> {
     let (account, message) = path.into_inner();
     let account = visible_account(&state, &caller, &account).await?;
     let message = MessageSid::parse(&message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;
     let outcome = params.get("Outcome").unwrap_or("confirmed").to_owned();
     if !OUTCOMES.contains(&outcome.as_str()) {
-        return Err(ApiError::bad_request(format!("Outcome must be confirmed or unconfirmed; got '{outcome}'")));
+        return Err(ApiError::bad_request(format!(
+            "Outcome must be confirmed or unconfirmed; got '{outcome}'"
+        )));
     }
     let up = uris::messages(&account);
     let feedback = state

@@ -15,7 +15,12 @@ use crate::store;
 use actix_web::{web, HttpRequest};
 
 /// The media of a message.
-pub async fn list(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>, req: HttpRequest) -> Result<Reply, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<Reply, ApiError> {
     let (account, message) = path.into_inner();
     let account = visible_account(&state, &caller, &account).await?;
     let message = MessageSid::parse(&message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;
@@ -31,7 +36,13 @@ pub async fn list(state: web::Data<AppState>, caller: Caller, path: web::Path<(S
         })
         .await?;
     let paging = paging::paging(&uris::media_list(&account, &message), &[], &page, &slice);
-    Ok(Reply::Ok(model::media_list(&account, &message, requested_uri(&req), paging, slice.items)))
+    Ok(Reply::Ok(model::media_list(
+        &account,
+        &message,
+        requested_uri(&req),
+        paging,
+        slice.items,
+    )))
 }
 
 /// One media item.
@@ -41,12 +52,21 @@ pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<(
     let message = MessageSid::parse(&message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;
     let up = uris::media_list(&account, &message);
     let sid = MediaSid::parse(&sid).ok_or_else(|| ApiError::not_found(up.clone()))?;
-    let media = state.db.read(move |conn| store::media::find(conn, &account, &message, &sid)).await?.ok_or_else(|| ApiError::not_found(up))?;
+    let media = state
+        .db
+        .read(move |conn| store::media::find(conn, &account, &message, &sid))
+        .await?
+        .ok_or_else(|| ApiError::not_found(up))?;
     Ok(Reply::Ok(model::media(media)))
 }
 
 /// Deletes one media item.
-pub async fn delete(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String, String)>, req: HttpRequest) -> Result<Reply, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String, String)>,
+    req: HttpRequest,
+) -> Result<Reply, ApiError> {
     let (account, message, sid) = path.into_inner();
     let account = visible_account(&state, &caller, &account).await?;
     let message = MessageSid::parse(&message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;

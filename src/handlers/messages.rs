@@ -39,7 +39,9 @@ pub fn check_callback(state: &AppState, raw: &str) -> Result<String, ApiError> {
     let host = url.host_str().ok_or_else(|| bad("it has no host"))?;
     let allowed = state.config.callback_allow.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(host));
     if !allowed {
-        return Err(bad("its host is not in this server's allowed callback destinations (--callback-allow)"));
+        return Err(bad(
+            "its host is not in this server's allowed callback destinations (--callback-allow)",
+        ));
     }
     // Kept exactly as given: the signature covers this string, and the receiver validates
     // against the URL it was configured with.
@@ -58,7 +60,12 @@ fn parse_send_at(params: &Params) -> Result<Option<i64>, ApiError> {
         Some(other) => return Err(ApiError::invalid(35111, format!("ScheduleType must be 'fixed'; got '{other}'"))),
         None => return Err(ApiError::invalid(35111, "SendAt needs ScheduleType=fixed")),
     }
-    let at = When::parse(raw).map(When::start).ok_or_else(|| ApiError::invalid(35111, format!("SendAt must be an ISO 8601 date-time such as 2030-01-01T12:00:00Z; got '{raw}'")))?;
+    let at = When::parse(raw).map(When::start).ok_or_else(|| {
+        ApiError::invalid(
+            35111,
+            format!("SendAt must be an ISO 8601 date-time such as 2030-01-01T12:00:00Z; got '{raw}'"),
+        )
+    })?;
     let now = dates::now();
     if at <= now {
         return Err(ApiError::invalid(35114, "SendAt must be in the future"));
@@ -71,13 +78,27 @@ fn parse_send_at(params: &Params) -> Result<Option<i64>, ApiError> {
 
 /// Validates a create request the way Twilio does, in Twilio's order.
 fn validate(state: &AppState, account: AccountSid, params: &Params) -> Result<NewMessage, ApiError> {
-    let to = params.get("To").map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::invalid(21604, "A 'To' phone number is required."))?;
+    let to = params
+        .get("To")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid(21604, "A 'To' phone number is required."))?;
     if !rules::is_e164(to) {
-        return Err(ApiError::invalid(21211, format!("The 'To' number {to} is not a valid phone number (E.164, like +15005550006).")));
+        return Err(ApiError::invalid(
+            21211,
+            format!("The 'To' number {to} is not a valid phone number (E.164, like +15005550006)."),
+        ));
     }
-    let from = params.get("From").map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| ApiError::invalid(21603, "A 'From' phone number is required."))?;
+    let from = params
+        .get("From")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid(21603, "A 'From' phone number is required."))?;
     if !rules::is_e164(from) {
-        return Err(ApiError::invalid(21212, format!("The 'From' number {from} is not a valid phone number, shortcode, or alphanumeric sender ID.")));
+        return Err(ApiError::invalid(
+            21212,
+            format!("The 'From' number {from} is not a valid phone number, shortcode, or alphanumeric sender ID."),
+        ));
     }
     let body = params.get("Body").unwrap_or("");
     let media: Vec<&str> = params.all("MediaUrl").into_iter().filter(|m| !m.is_empty()).collect();
@@ -85,15 +106,24 @@ fn validate(state: &AppState, account: AccountSid, params: &Params) -> Result<Ne
         return Err(ApiError::invalid(21602, "Message body is required (send Body, MediaUrl, or both)."));
     }
     if body.chars().count() > MAX_BODY_CHARS {
-        return Err(ApiError::invalid(21617, format!("The concatenated message body exceeds the {MAX_BODY_CHARS} character limit.")));
+        return Err(ApiError::invalid(
+            21617,
+            format!("The concatenated message body exceeds the {MAX_BODY_CHARS} character limit."),
+        ));
     }
     if media.len() > MAX_MEDIA {
-        return Err(ApiError::invalid(21620, format!("At most {MAX_MEDIA} MediaUrl values are allowed per message.")));
+        return Err(ApiError::invalid(
+            21620,
+            format!("At most {MAX_MEDIA} MediaUrl values are allowed per message."),
+        ));
     }
     for m in &media {
         let ok = url::Url::parse(m).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
         if !ok {
-            return Err(ApiError::invalid(21620, format!("Invalid media URL '{m}': it must be an absolute http or https URL.")));
+            return Err(ApiError::invalid(
+                21620,
+                format!("Invalid media URL '{m}': it must be an absolute http or https URL."),
+            ));
         }
     }
     if let Some((code, msg)) = rules::magic_from(from).or_else(|| rules::magic_to(to)) {
@@ -111,10 +141,17 @@ fn validate(state: &AppState, account: AccountSid, params: &Params) -> Result<Ne
         to: to.to_owned(),
         from: from.to_owned(),
         body: body.to_owned(),
-        status: if send_at.is_some() { MessageStatus::Scheduled } else { MessageStatus::Queued },
+        status: if send_at.is_some() {
+            MessageStatus::Scheduled
+        } else {
+            MessageStatus::Queued
+        },
         direction: "outbound-api",
         num_segments: if body.is_empty() { 1 } else { rules::segments(body) },
-        media: media.iter().map(|m| (MediaSid::generate(), (*m).to_owned(), rules::content_type_for(m).to_owned())).collect(),
+        media: media
+            .iter()
+            .map(|m| (MediaSid::generate(), (*m).to_owned(), rules::content_type_for(m).to_owned()))
+            .collect(),
         status_callback,
         send_at,
         next_step_at: Some(send_at.map(|s| s * 1000).unwrap_or_else(dates::now_millis)),
@@ -138,14 +175,21 @@ pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<(
     let account = visible_account(&state, &caller, &account).await?;
     let sid = message_sid(&sid, &account)?;
     let up = uris::messages(&account);
-    let message = state.db.read(move |conn| store::messages::find(conn, &account, &sid)).await?.ok_or_else(|| ApiError::not_found(up))?;
+    let message = state
+        .db
+        .read(move |conn| store::messages::find(conn, &account, &sid))
+        .await?
+        .ok_or_else(|| ApiError::not_found(up))?;
     Ok(Reply::Ok(model::message(message)))
 }
 
 fn filter(q: &Params) -> Result<(Filter, Vec<(&'static str, String)>), ApiError> {
     let mut f = Filter::default();
     let mut kept = Vec::new();
-    let date = |name: &str, v: &str| When::parse(v).ok_or_else(|| ApiError::bad_request(format!("{name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time; got '{v}'")));
+    let date = |name: &str, v: &str| {
+        When::parse(v)
+            .ok_or_else(|| ApiError::bad_request(format!("{name} must be a date (YYYY-MM-DD) or an ISO 8601 date-time; got '{v}'")))
+    };
     if let Some(v) = q.get("To").filter(|v| !v.is_empty()) {
         f.to = Some(v.to_owned());
         kept.push(("To", v.to_owned()));
@@ -192,17 +236,38 @@ enum Change {
 
 /// Redacts (`Body=""`) or cancels (`Status=canceled`) a message, as Twilio's POST-update does;
 /// PUT and PATCH follow the same rules. `If-Match` guards against lost updates.
-pub async fn update(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>, params: Params, req: HttpRequest) -> Result<Reply, ApiError> {
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    params: Params,
+    req: HttpRequest,
+) -> Result<Reply, ApiError> {
     let (account, sid) = path.into_inner();
     let account = visible_account(&state, &caller, &account).await?;
     let sid = message_sid(&sid, &account)?;
     let change = match (params.has("Body"), params.get("Status")) {
-        (true, Some(_)) => return Err(ApiError::invalid(30400, "Send either Body=\"\" (redact) or Status=canceled (cancel), not both")),
+        (true, Some(_)) => {
+            return Err(ApiError::invalid(
+                30400,
+                "Send either Body=\"\" (redact) or Status=canceled (cancel), not both",
+            ))
+        }
         (true, None) if params.get("Body") == Some("") => Change::Redact,
         (true, None) => return Err(ApiError::invalid(30400, "Body can only be updated to an empty string (redaction)")),
         (false, Some("canceled")) => Change::Cancel,
-        (false, Some(other)) => return Err(ApiError::invalid(30400, format!("Status can only be updated to 'canceled'; got '{other}'"))),
-        (false, None) => return Err(ApiError::invalid(30400, "Nothing to update: send Body=\"\" to redact or Status=canceled to cancel")),
+        (false, Some(other)) => {
+            return Err(ApiError::invalid(
+                30400,
+                format!("Status can only be updated to 'canceled'; got '{other}'"),
+            ))
+        }
+        (false, None) => {
+            return Err(ApiError::invalid(
+                30400,
+                "Nothing to update: send Body=\"\" to redact or Status=canceled to cancel",
+            ))
+        }
     };
     let if_match = IfMatch::from_request(&req);
     let up = uris::messages(&account);
@@ -217,7 +282,10 @@ pub async fn update(state: web::Data<AppState>, caller: Caller, path: web::Path<
                 Change::Cancel => match store::messages::cancel(conn, &account, &sid, now)? {
                     CancelOutcome::Canceled(m) => Ok(m),
                     CancelOutcome::NotFound => Err(ApiError::not_found(up)),
-                    CancelOutcome::TooLate(status) => Err(ApiError::conflict(30409, format!("This message cannot be canceled: it is already {status}"))),
+                    CancelOutcome::TooLate(status) => Err(ApiError::conflict(
+                        30409,
+                        format!("This message cannot be canceled: it is already {status}"),
+                    )),
                 },
             }
         })
@@ -226,7 +294,12 @@ pub async fn update(state: web::Data<AppState>, caller: Caller, path: web::Path<
 }
 
 /// Deletes a message with its media and feedback (not while it is being sent: 20009).
-pub async fn delete(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>, req: HttpRequest) -> Result<Reply, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<Reply, ApiError> {
     let (account, sid) = path.into_inner();
     let account = visible_account(&state, &caller, &account).await?;
     let sid = message_sid(&sid, &account)?;
@@ -243,7 +316,10 @@ pub async fn delete(state: web::Data<AppState>, caller: Caller, path: web::Path<
             match store::messages::delete(conn, &a, &s)? {
                 DeleteOutcome::Deleted => Ok(()),
                 DeleteOutcome::NotFound => Err(ApiError::not_found(u)),
-                DeleteOutcome::Sending => Err(ApiError::conflict(20009, "This message is being sent right now and cannot be deleted; retry in a moment")),
+                DeleteOutcome::Sending => Err(ApiError::conflict(
+                    20009,
+                    "This message is being sent right now and cannot be deleted; retry in a moment",
+                )),
             }
         })
         .await?;

@@ -22,7 +22,10 @@ fn wants_html(req: &HttpRequest) -> bool {
 }
 
 fn cookie(value: &str, max_age: i64, secure: bool) -> String {
-    format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}", if secure { "; Secure" } else { "" })
+    format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 /// Signs in with HTTP Basic, or with `AccountSid` + `AuthToken` parameters; answers the bearer
@@ -40,8 +43,16 @@ pub async fn create(state: web::Data<AppState>, caller: MaybeCaller, params: Par
         (Some(_), None) | (None, Some(_)) => return Err(ApiError::unauthorized("Authenticate: send both AccountSid and AuthToken")),
         (None, None) => match caller.0 {
             Some(c) if c.via == Via::Basic => c.account,
-            Some(_) => return Err(ApiError::unauthorized("Authenticate: a new session needs the account's credentials (Basic, or AccountSid and AuthToken)")),
-            None => return Err(ApiError::unauthorized("Authenticate: send HTTP Basic AccountSid:AuthToken, or AccountSid and AuthToken parameters")),
+            Some(_) => {
+                return Err(ApiError::unauthorized(
+                    "Authenticate: a new session needs the account's credentials (Basic, or AccountSid and AuthToken)",
+                ))
+            }
+            None => {
+                return Err(ApiError::unauthorized(
+                    "Authenticate: send HTTP Basic AccountSid:AuthToken, or AccountSid and AuthToken parameters",
+                ))
+            }
         },
     };
     let now = dates::now();
@@ -68,16 +79,28 @@ pub async fn list(state: web::Data<AppState>, caller: Caller, req: HttpRequest) 
     let q = Params::from_query(&req)?;
     let page = paging::parse(&q)?;
     let (account, window, now) = (caller.account.clone(), page.window, dates::now());
-    let slice = state.db.read(move |conn| store::sessions::list(conn, &account, now, &window)).await?;
+    let slice = state
+        .db
+        .read(move |conn| store::sessions::list(conn, &account, now, &window))
+        .await?;
     let paging = paging::paging(uris::SESSIONS, &[], &page, &slice);
-    Ok(Reply::Ok(model::sessions(requested_uri(&req), paging, slice.items, state.viewer(Some(&caller)))))
+    Ok(Reply::Ok(model::sessions(
+        requested_uri(&req),
+        paging,
+        slice.items,
+        state.viewer(Some(&caller)),
+    )))
 }
 
 /// One of the caller's sessions.
 pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<String>) -> Result<Reply, ApiError> {
     let sid = SessionSid::parse(&path).ok_or_else(|| ApiError::not_found(uris::SESSIONS))?;
     let account = caller.account.clone();
-    let session = state.db.read(move |conn| store::sessions::find(conn, &account, &sid)).await?.ok_or_else(|| ApiError::not_found(uris::SESSIONS))?;
+    let session = state
+        .db
+        .read(move |conn| store::sessions::find(conn, &account, &sid))
+        .await?
+        .ok_or_else(|| ApiError::not_found(uris::SESSIONS))?;
     Ok(Reply::Ok(model::session(session, None)))
 }
 
@@ -85,11 +108,23 @@ pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<S
 pub async fn delete(state: web::Data<AppState>, caller: Caller, path: web::Path<String>, req: HttpRequest) -> Result<Reply, ApiError> {
     let sid = SessionSid::parse(&path).ok_or_else(|| ApiError::not_found(uris::SESSIONS))?;
     let account = caller.account.clone();
-    let hash = state.db.write(move |conn| store::sessions::delete(conn, &account, &sid)).await?.ok_or_else(|| ApiError::not_found(uris::SESSIONS))?;
+    let hash = state
+        .db
+        .write(move |conn| store::sessions::delete(conn, &account, &sid))
+        .await?
+        .ok_or_else(|| ApiError::not_found(uris::SESSIONS))?;
     state.auth.forget_session(&hash);
-    let links = vec![Link::new("self", req.path().to_owned()), Link::new("up", uris::SESSIONS.to_owned()), Link::new("start", uris::ROOT.to_owned())];
+    let links = vec![
+        Link::new("self", req.path().to_owned()),
+        Link::new("up", uris::SESSIONS.to_owned()),
+        Link::new("start", uris::ROOT.to_owned()),
+    ];
     let by_cookie = matches!(req.extensions().get::<Auth>(), Some(Auth::Caller(c)) if c.via == Via::Cookie);
-    let headers = if by_cookie { vec![(header::SET_COOKIE, cookie("", 0, state.config.tls()))] } else { Vec::new() };
+    let headers = if by_cookie {
+        vec![(header::SET_COOKIE, cookie("", 0, state.config.tls()))]
+    } else {
+        Vec::new()
+    };
     Ok(Reply::DeletedWith(links, headers))
 }
 

@@ -53,8 +53,13 @@ pub fn parse_authorization(value: &str) -> Result<Credential, &'static str> {
     if scheme.eq_ignore_ascii_case("basic") {
         let decoded = STANDARD.decode(rest).map_err(|_| "the Basic credentials are not valid base64")?;
         let decoded = String::from_utf8(decoded).map_err(|_| "the Basic credentials are not UTF-8")?;
-        let (user, password) = decoded.split_once(':').ok_or("the Basic credentials have no ':' between AccountSid and AuthToken")?;
-        Ok(Credential::Basic { user: user.to_owned(), password: password.to_owned() })
+        let (user, password) = decoded
+            .split_once(':')
+            .ok_or("the Basic credentials have no ':' between AccountSid and AuthToken")?;
+        Ok(Credential::Basic {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        })
     } else if scheme.eq_ignore_ascii_case("bearer") {
         if rest.is_empty() {
             return Err("the Bearer token is empty");
@@ -147,7 +152,11 @@ const CACHE_LIMIT: usize = 100_000;
 impl Authenticator {
     /// An authenticator over the database.
     pub fn new(db: Db) -> Authenticator {
-        Authenticator { db, accounts: RwLock::default(), sessions: RwLock::default() }
+        Authenticator {
+            db,
+            accounts: RwLock::default(),
+            sessions: RwLock::default(),
+        }
     }
 
     /// Checks the request's credentials.
@@ -166,7 +175,12 @@ impl Authenticator {
             return Some(c);
         }
         let owned = sid.clone();
-        let found = self.db.read(move |c| store::accounts::credentials(c, &owned)).await.ok().flatten()?;
+        let found = self
+            .db
+            .read(move |c| store::accounts::credentials(c, &owned))
+            .await
+            .ok()
+            .flatten()?;
         if let Ok(mut m) = self.accounts.write() {
             if m.len() >= CACHE_LIMIT {
                 m.clear();
@@ -177,7 +191,9 @@ impl Authenticator {
     }
 
     async fn basic(&self, user: &str, password: &str) -> Auth {
-        let Some(sid) = AccountSid::parse(user) else { return Auth::Invalid("the username must be an AccountSid (AC followed by 32 hex digits)") };
+        let Some(sid) = AccountSid::parse(user) else {
+            return Auth::Invalid("the username must be an AccountSid (AC followed by 32 hex digits)");
+        };
         self.verify_basic(&sid, password).await
     }
 
@@ -195,7 +211,11 @@ impl Authenticator {
         if creds.status != AccountStatus::Active {
             return Auth::Invalid("this account is not active");
         }
-        Auth::Caller(Caller { account: sid, session: None, via: Via::Basic })
+        Auth::Caller(Caller {
+            account: sid,
+            session: None,
+            via: Via::Basic,
+        })
     }
 
     async fn session(&self, token: &str, via: Via) -> Auth {
@@ -205,9 +225,18 @@ impl Authenticator {
         let found = match cached {
             Some(s) => Some(s),
             None => {
-                let lookup = self.db.read(move |c| store::sessions::find_by_token(c, &hash, now)).await.ok().flatten();
+                let lookup = self
+                    .db
+                    .read(move |c| store::sessions::find_by_token(c, &hash, now))
+                    .await
+                    .ok()
+                    .flatten();
                 lookup.map(|s| {
-                    let cached = CachedSession { account: s.account_sid, session: s.sid, expires: s.date_expires };
+                    let cached = CachedSession {
+                        account: s.account_sid,
+                        session: s.sid,
+                        expires: s.date_expires,
+                    };
                     if let Ok(mut m) = self.sessions.write() {
                         if m.len() >= CACHE_LIMIT {
                             m.clear();
@@ -218,13 +247,19 @@ impl Authenticator {
                 })
             }
         };
-        let Some(s) = found else { return Auth::Invalid("the session token is unknown, expired or signed out") };
+        let Some(s) = found else {
+            return Auth::Invalid("the session token is unknown, expired or signed out");
+        };
         if s.expires <= now {
             self.forget_session(&hash);
             return Auth::Invalid("the session has expired; sign in again");
         }
         match self.account_credentials(&s.account).await {
-            Some(c) if c.status == AccountStatus::Active => Auth::Caller(Caller { account: s.account, session: Some(s.session), via }),
+            Some(c) if c.status == AccountStatus::Active => Auth::Caller(Caller {
+                account: s.account,
+                session: Some(s.session),
+                via,
+            }),
             _ => Auth::Invalid("this account is not active"),
         }
     }
@@ -252,7 +287,9 @@ impl FromRequest for Caller {
         ready(match req.extensions().get::<Auth>() {
             Some(Auth::Caller(c)) => Ok(c.clone()),
             Some(Auth::Invalid(reason)) => Err(ApiError::unauthorized(format!("Authenticate: {reason}"))),
-            _ => Err(ApiError::unauthorized("Authenticate: this resource needs credentials (HTTP Basic AccountSid:AuthToken, or a session's bearer token)")),
+            _ => Err(ApiError::unauthorized(
+                "Authenticate: this resource needs credentials (HTTP Basic AccountSid:AuthToken, or a session's bearer token)",
+            )),
         })
     }
 }
@@ -285,14 +322,26 @@ mod tests {
     fn basic_credentials_split_at_the_first_colon() {
         assert_eq!(
             parse_authorization(&basic("AC1:tok:en")).unwrap(),
-            Credential::Basic { user: "AC1".into(), password: "tok:en".into() }
+            Credential::Basic {
+                user: "AC1".into(),
+                password: "tok:en".into()
+            }
         );
         assert_eq!(parse_authorization("bearer abc").unwrap(), Credential::Bearer("abc".into()));
     }
 
     #[test]
     fn malformed_headers_are_errors_not_panics() {
-        for bad in ["Basic", "Basic !!!notbase64", &basic("no-colon"), "Bearer ", "Digest x", "", "Basic /w==", "\u{0}"] {
+        for bad in [
+            "Basic",
+            "Basic !!!notbase64",
+            &basic("no-colon"),
+            "Bearer ",
+            "Digest x",
+            "",
+            "Basic /w==",
+            "\u{0}",
+        ] {
             assert!(parse_authorization(bad).is_err(), "{bad:?} should be refused");
         }
     }

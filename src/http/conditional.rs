@@ -18,7 +18,13 @@ pub fn not_modified(req: &HttpRequest, etag: &str, last_modified: Option<i64>) -
         let ours = opaque(etag);
         return inm.split(',').any(|t| t.trim() == "*" || opaque(t) == ours);
     }
-    match (req.headers().get(IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(crate::domain::dates::parse_http_date), last_modified) {
+    match (
+        req.headers()
+            .get(IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::domain::dates::parse_http_date),
+        last_modified,
+    ) {
         (Some(since), Some(modified)) => modified <= since,
         _ => false,
     }
@@ -38,7 +44,9 @@ pub enum IfMatch {
 impl IfMatch {
     /// Reads the header of a request.
     pub fn from_request(req: &HttpRequest) -> IfMatch {
-        let Some(v) = req.headers().get(IF_MATCH) else { return IfMatch::Absent };
+        let Some(v) = req.headers().get(IF_MATCH) else {
+            return IfMatch::Absent;
+        };
         let v = v.to_str().unwrap_or("");
         if v.trim() == "*" {
             return IfMatch::Any;

@@ -42,7 +42,12 @@ fn own_origin(req: &ServiceRequest) -> String {
 }
 
 fn is_form(req: &ServiceRequest) -> bool {
-    let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     ct.starts_with("application/x-www-form-urlencoded") || ct.starts_with("multipart/form-data") || ct.starts_with("text/plain")
 }
 
@@ -107,13 +112,21 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let origin = req.headers().get(header::ORIGIN).cloned();
 
-    let mut budget = state.limiter.enabled().then(|| state.limiter.check(&principal, method != Method::OPTIONS));
+    let mut budget = state
+        .limiter
+        .enabled()
+        .then(|| state.limiter.check(&principal, method != Method::OPTIONS));
     let mut res = if let Some(e) = denied {
         req.into_response(e.error_response())
     } else if budget.is_some_and(|b| b.refused) {
         req.into_response(ApiError::too_many_requests(budget.map(|b| b.retry_after).unwrap_or(1)).error_response())
     } else if replayable && method == Method::POST && req.headers().contains_key(super::idempotency::HEADER) {
-        let key = req.headers().get(super::idempotency::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let key = req
+            .headers()
+            .get(super::idempotency::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         super::idempotency::handle(req, next, state.clone(), principal.clone(), key).await?
     } else {
         next.call(req).await?
@@ -126,7 +139,12 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
         }
     }
     if res.status().is_client_error() || res.status().is_server_error() {
-        let error = res.response().extensions().get::<ApiError>().cloned().unwrap_or_else(|| ApiError::from_status(res.status(), state.config.body_limit));
+        let error = res
+            .response()
+            .extensions()
+            .get::<ApiError>()
+            .cloned()
+            .unwrap_or_else(|| ApiError::from_status(res.status(), state.config.body_limit));
         let page_ctx = crate::representation::reply::page_context(res.request());
         res = res.map_body(|_, _| BoxBody::new(()));
         let rendered = render_error(&error, &target, accept.as_deref(), &id, &page_ctx);
@@ -140,7 +158,14 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
     Ok(res)
 }
 
-fn common_headers(headers: &mut HeaderMap, state: &AppState, id: &str, budget: Option<super::ratelimit::Budget>, private: bool, origin: Option<&HeaderValue>) {
+fn common_headers(
+    headers: &mut HeaderMap,
+    state: &AppState,
+    id: &str,
+    budget: Option<super::ratelimit::Budget>,
+    private: bool,
+    origin: Option<&HeaderValue>,
+) {
     if let Ok(v) = HeaderValue::from_str(id) {
         headers.insert(HeaderName::from_static("x-request-id"), v);
     }
@@ -157,7 +182,11 @@ fn common_headers(headers: &mut HeaderMap, state: &AppState, id: &str, budget: O
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if let Some(origin) = origin {
-        let allowed = state.config.cors_origins.iter().any(|o| o == "*" || o.as_bytes() == origin.as_bytes());
+        let allowed = state
+            .config
+            .cors_origins
+            .iter()
+            .any(|o| o == "*" || o.as_bytes() == origin.as_bytes());
         if allowed {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
             headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED));
@@ -166,16 +195,32 @@ fn common_headers(headers: &mut HeaderMap, state: &AppState, id: &str, budget: O
 }
 
 /// Renders an error as the client prefers: Twilio JSON (default), problem+json, or a page.
-pub fn render_error(e: &ApiError, target: &str, accept: Option<&str>, request_id: &str, page: &crate::representation::html::PageContext) -> HttpResponse {
+pub fn render_error(
+    e: &ApiError,
+    target: &str,
+    accept: Option<&str>,
+    request_id: &str,
+    page: &crate::representation::html::PageContext,
+) -> HttpResponse {
     if e.status.is_server_error() {
-        tracing::warn!(status = e.status.as_u16(), code = e.code, request_id, "answered with a server error");
+        tracing::warn!(
+            status = e.status.as_u16(),
+            code = e.code,
+            request_id,
+            "answered with a server error"
+        );
     }
     let more_info = uris::error_doc(e.code);
     let mut links = vec![Link::new("self", target.to_owned())];
     links.extend(e.links.iter().cloned());
     links.push(Link::new("help", more_info.clone()));
-    let subresources: serde_json::Map<String, serde_json::Value> = e.links.iter().map(|l| (l.rel.to_string(), l.href.clone().into())).collect();
-    let message = if e.status.is_server_error() { format!("{} (request id {request_id})", e.message) } else { e.message.to_string() };
+    let subresources: serde_json::Map<String, serde_json::Value> =
+        e.links.iter().map(|l| (l.rel.to_string(), l.href.clone().into())).collect();
+    let message = if e.status.is_server_error() {
+        format!("{} (request id {request_id})", e.message)
+    } else {
+        e.message.to_string()
+    };
     let mut b = HttpResponse::build(e.status);
     b.insert_header((header::LINK, link_header::render(&links)));
     for (name, value) in &e.headers {
@@ -184,7 +229,16 @@ pub fn render_error(e: &ApiError, target: &str, accept: Option<&str>, request_id
     match negotiate_error(accept) {
         ErrorFormat::Html => {
             let pairs: Vec<(String, String)> = e.links.iter().map(|l| (l.rel.to_string(), l.href.clone())).collect();
-            b.content_type("text/html; charset=utf-8").body(crate::representation::html::render_error(e.status.as_u16(), e.code, &message, &more_info, &pairs, request_id, page))
+            b.content_type("text/html; charset=utf-8")
+                .body(crate::representation::html::render_error(
+                    e.status.as_u16(),
+                    e.code,
+                    &message,
+                    &more_info,
+                    &pairs,
+                    request_id,
+                    page,
+                ))
         }
         ErrorFormat::Problem => b.content_type("application/problem+json").body(
             serde_json::json!({
@@ -203,4 +257,3 @@ pub fn render_error(e: &ApiError, target: &str, accept: Option<&str>, request_id
         ),
     }
 }
-

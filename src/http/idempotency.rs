@@ -32,7 +32,13 @@ impl Drop for Release<'_> {
     }
 }
 
-const REPLAYED_HEADERS: [HeaderName; 5] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG, header::LINK, header::LAST_MODIFIED];
+const REPLAYED_HEADERS: [HeaderName; 5] = [
+    header::CONTENT_TYPE,
+    header::LOCATION,
+    header::ETAG,
+    header::LINK,
+    header::LAST_MODIFIED,
+];
 
 enum Prepared {
     Replay(HttpResponse),
@@ -55,9 +61,13 @@ async fn prepare(req: &mut ServiceRequest, state: &AppState, principal: &str, ke
     let now = crate::domain::dates::now();
     let (p, k) = (principal.to_owned(), key.to_owned());
     let stored = state.db.read(move |c| store::idempotency::find(c, &p, &k, now)).await?;
-    let Some(stored) = stored else { return Ok(Prepared::Run { request_hash, body }) };
+    let Some(stored) = stored else {
+        return Ok(Prepared::Run { request_hash, body });
+    };
     if stored.request_hash != request_hash {
-        return Err(ApiError::unprocessable("This Idempotency-Key was already used with a different request; use a new key for a new request"));
+        return Err(ApiError::unprocessable(
+            "This Idempotency-Key was already used with a different request; use a new key for a new request",
+        ));
     }
     let mut res = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
     let headers: Vec<(String, String)> = serde_json::from_str(&stored.headers).unwrap_or_default();
@@ -75,7 +85,13 @@ async fn prepare(req: &mut ServiceRequest, state: &AppState, principal: &str, ke
 }
 
 /// Runs a POST that carries an `Idempotency-Key`, replaying or storing its response.
-pub async fn handle(mut req: ServiceRequest, next: Next<BoxBody>, state: web::Data<AppState>, principal: String, key: String) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+pub async fn handle(
+    mut req: ServiceRequest,
+    next: Next<BoxBody>,
+    state: web::Data<AppState>,
+    principal: String,
+    key: String,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let (request_hash, body) = match prepare(&mut req, &state, &principal, &key).await {
         Err(e) => return Ok(req.into_response(e.error_response())),
         Ok(Prepared::Replay(res)) => return Ok(req.into_response(res)),
@@ -86,7 +102,8 @@ pub async fn handle(mut req: ServiceRequest, next: Next<BoxBody>, state: web::Da
     {
         let mut set = state.idempotency.0.lock().unwrap_or_else(|e| e.into_inner());
         if !set.insert(slot.clone()) {
-            let e = ApiError::conflict(20409, "A request with this Idempotency-Key is still being processed; retry shortly").header("Retry-After", "1");
+            let e = ApiError::conflict(20409, "A request with this Idempotency-Key is still being processed; retry shortly")
+                .header("Retry-After", "1");
             return Ok(req.into_response(e.error_response()));
         }
     }
@@ -100,7 +117,12 @@ pub async fn handle(mut req: ServiceRequest, next: Next<BoxBody>, state: web::Da
     let status = res.status();
     let headers: Vec<(String, String)> = REPLAYED_HEADERS
         .iter()
-        .filter_map(|n| res.headers().get(n).and_then(|v| v.to_str().ok()).map(|v| (n.to_string(), v.to_owned())))
+        .filter_map(|n| {
+            res.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| (n.to_string(), v.to_owned()))
+        })
         .collect();
     let (res, body) = res.into_parts();
     let bytes = to_bytes(body).await.map_err(|_| ApiError::internal())?;
@@ -116,6 +138,7 @@ pub async fn handle(mut req: ServiceRequest, next: Next<BoxBody>, state: web::Da
     }
     let res = res.set_body(bytes.boxed());
     let mut res = ServiceResponse::new(req, res);
-    res.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("false"));
+    res.headers_mut()
+        .insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("false"));
     Ok(res)
 }

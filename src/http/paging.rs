@@ -57,16 +57,24 @@ pub fn parse(q: &Params) -> Result<PageRequest, ApiError> {
     };
     let page = match q.get("Page") {
         None => 0,
-        Some(s) => s.parse::<u32>().map_err(|_| ApiError::bad_request(format!("Page must be a whole number from 0; got '{s}'")))?,
+        Some(s) => s
+            .parse::<u32>()
+            .map_err(|_| ApiError::bad_request(format!("Page must be a whole number from 0; got '{s}'")))?,
     };
     let cursor = match q.get("PageToken") {
         None | Some("") => Cursor::First,
-        Some(t) => decode(t).ok_or_else(|| ApiError::bad_request("PageToken is not one this server issued; follow next_page_uri instead of building it"))?,
+        Some(t) => decode(t)
+            .ok_or_else(|| ApiError::bad_request("PageToken is not one this server issued; follow next_page_uri instead of building it"))?,
     };
     if cursor == Cursor::First && page > 0 {
-        return Err(ApiError::bad_request("Page greater than 0 needs the PageToken from the previous page; follow next_page_uri"));
+        return Err(ApiError::bad_request(
+            "Page greater than 0 needs the PageToken from the previous page; follow next_page_uri",
+        ));
     }
-    Ok(PageRequest { page, window: Window { size, cursor } })
+    Ok(PageRequest {
+        page,
+        window: Window { size, cursor },
+    })
 }
 
 /// Paging fields and links for a page of `slice`, at `base` with `filters` kept in every link.
@@ -88,9 +96,20 @@ pub fn paging<T>(base: &str, filters: &[(&str, String)], req: &PageRequest, slic
         start,
         end: (start + slice.items.len() as u32).saturating_sub(1).max(start),
         first_page_uri: link(0, Cursor::First),
-        next_page_uri: slice.has_next.then(|| slice.last_pos.map(|p| link(req.page + 1, Cursor::After(p)))).flatten(),
+        next_page_uri: slice
+            .has_next
+            .then(|| slice.last_pos.map(|p| link(req.page + 1, Cursor::After(p))))
+            .flatten(),
         previous_page_uri: (slice.has_prev && req.page > 0)
-            .then(|| slice.first_pos.map(|p| if req.page == 1 { link(0, Cursor::First) } else { link(req.page - 1, Cursor::Before(p)) }))
+            .then(|| {
+                slice.first_pos.map(|p| {
+                    if req.page == 1 {
+                        link(0, Cursor::First)
+                    } else {
+                        link(req.page - 1, Cursor::Before(p))
+                    }
+                })
+            })
             .flatten(),
     }
 }

@@ -57,7 +57,9 @@ fn parse_form(bytes: &[u8]) -> Result<Params, String> {
             return Err(format!("parameter '{}' contains a NUL character", k.replace('\0', "\\0")));
         }
     }
-    Ok(Params { pairs: pairs.into_iter().filter(|(k, _)| k != "_method").collect() })
+    Ok(Params {
+        pairs: pairs.into_iter().filter(|(k, _)| k != "_method").collect(),
+    })
 }
 
 fn scalar(name: &str, v: &Value) -> Result<Option<String>, ApiError> {
@@ -67,7 +69,9 @@ fn scalar(name: &str, v: &Value) -> Result<Option<String>, ApiError> {
         Value::Number(n) => Ok(Some(n.to_string())),
         Value::Bool(b) => Ok(Some(b.to_string())),
         Value::Null => Ok(None),
-        _ => Err(ApiError::bad_request(format!("Parameter '{name}' must be a string, number or boolean (or, where it may repeat, a list of them)"))),
+        _ => Err(ApiError::bad_request(format!(
+            "Parameter '{name}' must be a string, number or boolean (or, where it may repeat, a list of them)"
+        ))),
     }
 }
 
@@ -75,7 +79,9 @@ fn scalar(name: &str, v: &Value) -> Result<Option<String>, ApiError> {
 pub fn parse_json(bytes: &[u8]) -> Result<Params, ApiError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(format!("The JSON body is malformed: {e}")))?;
     let Value::Object(map) = value else {
-        return Err(ApiError::bad_request("The JSON body must be an object of parameters, like {\"To\": \"+15005550006\"}"));
+        return Err(ApiError::bad_request(
+            "The JSON body must be an object of parameters, like {\"To\": \"+15005550006\"}",
+        ));
     };
     let mut pairs = Vec::with_capacity(map.len());
     for (name, v) in &map {
@@ -102,7 +108,9 @@ pub fn parse_body(content_type: Option<&str>, bytes: &[u8]) -> Result<Params, Ap
     let mime = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
     match mime.as_deref() {
         _ if bytes.is_empty() => Ok(Params::default()),
-        Some("application/x-www-form-urlencoded") => parse_form(bytes).map_err(|e| ApiError::bad_request(format!("The form body is malformed: {e}"))),
+        Some("application/x-www-form-urlencoded") => {
+            parse_form(bytes).map_err(|e| ApiError::bad_request(format!("The form body is malformed: {e}")))
+        }
         Some(m) if m == "application/json" || m.ends_with("+json") => parse_json(bytes),
         Some(m) => Err(ApiError::unsupported_media_type(m)),
         None => Err(ApiError::unsupported_media_type("a body without Content-Type")),
@@ -130,9 +138,16 @@ impl FromRequest for Params {
     type Future = LocalBoxFuture<'static, Result<Params, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<web::Data<AppState>>().map(|s| s.config.body_limit).unwrap_or(64 * 1024);
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.config.body_limit)
+            .unwrap_or(64 * 1024);
         let content_type = req.headers().get(CONTENT_TYPE).map(|v| v.to_str().unwrap_or("invalid").to_owned());
-        let declared = req.headers().get(actix_web::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
         let mut payload = payload.take();
         Box::pin(async move {
             if declared.is_some_and(|n| n > limit) {
@@ -151,7 +166,11 @@ mod tests {
     #[test]
     fn form_and_json_give_the_same_parameters() {
         let f = parse_body(Some("application/x-www-form-urlencoded"), b"To=%2B1500&MediaUrl=a&MediaUrl=b&Body=").unwrap();
-        let j = parse_body(Some("application/json; charset=utf-8"), br#"{"To":"+1500","MediaUrl":["a","b"],"Body":""}"#).unwrap();
+        let j = parse_body(
+            Some("application/json; charset=utf-8"),
+            br#"{"To":"+1500","MediaUrl":["a","b"],"Body":""}"#,
+        )
+        .unwrap();
         for p in [&f, &j] {
             assert_eq!(p.get("To"), Some("+1500"));
             assert_eq!(p.all("MediaUrl"), vec!["a", "b"]);
@@ -181,7 +200,10 @@ mod tests {
     #[test]
     fn deeply_nested_json_is_refused_cleanly() {
         let body = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert_eq!(parse_body(Some("application/json"), body.as_bytes()).unwrap_err().status.as_u16(), 400);
+        assert_eq!(
+            parse_body(Some("application/json"), body.as_bytes()).unwrap_err().status.as_u16(),
+            400
+        );
     }
 
     #[test]

@@ -64,7 +64,10 @@ impl RateLimiter {
             let (limit, rate) = (self.limit as f64, self.per_second);
             shard.retain(|_, b| b.tokens + now.duration_since(b.last).as_secs_f64() * rate < limit);
         }
-        let bucket = shard.entry(key.to_owned()).or_insert(Bucket { tokens: self.limit as f64, last: now });
+        let bucket = shard.entry(key.to_owned()).or_insert(Bucket {
+            tokens: self.limit as f64,
+            last: now,
+        });
         bucket.tokens = (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * self.per_second).min(self.limit as f64);
         bucket.last = now;
         let refused = take && bucket.tokens < 1.0;
@@ -77,7 +80,11 @@ impl RateLimiter {
             remaining: bucket.tokens.floor().max(0.0) as u32,
             reset: (missing / self.per_second).ceil() as u64,
             refused,
-            retry_after: if refused { ((1.0 - bucket.tokens) / self.per_second).ceil().max(1.0) as u64 } else { 0 },
+            retry_after: if refused {
+                ((1.0 - bucket.tokens) / self.per_second).ceil().max(1.0) as u64
+            } else {
+                0
+            },
         }
     }
 

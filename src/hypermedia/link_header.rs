@@ -130,9 +130,21 @@ mod tests {
     #[test]
     fn parse_round_trips_render_and_splits_multiple_rels() {
         let v = render(&[link("self", "/"), link("next", "/m.json?PageToken=PAx&PageSize=2")]);
-        assert_eq!(parse(&v), vec![("/".into(), "self".into()), ("/m.json?PageToken=PAx&PageSize=2".into(), "next".into())]);
-        assert_eq!(parse(r#"</a>; rel="prev first"; type=x"#), vec![("/a".into(), "prev".into()), ("/a".into(), "first".into())]);
+        assert_eq!(
+            parse(&v),
+            vec![
+                ("/".into(), "self".into()),
+                ("/m.json?PageToken=PAx&PageSize=2".into(), "next".into())
+            ]
+        );
+        assert_eq!(
+            parse(r#"</a>; rel="prev first"; type=x"#),
+            vec![("/a".into(), "prev".into()), ("/a".into(), "first".into())]
+        );
         assert_eq!(parse("garbage"), vec![]);
-        assert_eq!(parse("</a>;rel=next,</b>; rel=last"), vec![("/a".into(), "next".into()), ("/b".into(), "last".into())]);
+        assert_eq!(
+            parse("</a>;rel=next,</b>; rel=last"),
+            vec![("/a".into(), "next".into()), ("/b".into(), "last".into())]
+        );
     }
 }

@@ -67,10 +67,18 @@ fn service_links(r: Resource) -> Resource {
 
 /// `GET /` (CONTRACT §1).
 pub fn root(viewer: Viewer) -> Resource {
-    let mut r = Resource::new("root", "signpost", uris::ROOT.to_owned(), RootProps { name: "signpost", version: API_VERSION })
-        .relation("accounts", uris::ACCOUNTS.to_owned())
-        .relation("sessions", uris::SESSIONS.to_owned())
-        .relation("messages", uris::MY_MESSAGES.to_owned());
+    let mut r = Resource::new(
+        "root",
+        "signpost",
+        uris::ROOT.to_owned(),
+        RootProps {
+            name: "signpost",
+            version: API_VERSION,
+        },
+    )
+    .relation("accounts", uris::ACCOUNTS.to_owned())
+    .relation("sessions", uris::SESSIONS.to_owned())
+    .relation("messages", uris::MY_MESSAGES.to_owned());
     if let Some(account) = viewer.account {
         r = r.relation("account", uris::account(account));
     }
@@ -114,7 +122,13 @@ fn sign_in(account: Option<&AccountSid>) -> Action {
 }
 
 fn sign_out(session: &SessionSid) -> Action {
-    Action { name: "sign-out", title: "Sign out", method: "DELETE", target: uris::session(session), fields: vec![] }
+    Action {
+        name: "sign-out",
+        title: "Sign out",
+        method: "DELETE",
+        target: uris::session(session),
+        fields: vec![],
+    }
 }
 
 /// One account.
@@ -135,8 +149,12 @@ pub fn account(a: Account, viewer: Viewer) -> Resource {
             method: "POST",
             target: uri,
             fields: vec![
-                Field::text("FriendlyName", "Friendly name").value(a.friendly_name.clone()).max_length(64),
-                Field::text("Status", "Status").options(&AccountStatus::ALL).value(a.status.to_string()),
+                Field::text("FriendlyName", "Friendly name")
+                    .value(a.friendly_name.clone())
+                    .max_length(64),
+                Field::text("Status", "Status")
+                    .options(&AccountStatus::ALL)
+                    .value(a.status.to_string()),
             ],
         });
     }
@@ -146,7 +164,10 @@ pub fn account(a: Account, viewer: Viewer) -> Resource {
 /// A freshly created account, with its auth token shown this once.
 pub fn new_account(a: Account, auth_token: String, viewer: Viewer) -> Resource {
     let sid = a.sid.clone();
-    let view = crate::domain::account::NewAccountView { account: a.clone(), auth_token };
+    let view = crate::domain::account::NewAccountView {
+        account: a.clone(),
+        auth_token,
+    };
     let mut r = account(a, viewer);
     r.props = Box::new(view);
     r.notice = Some("This is the only time the auth token is shown. Copy it now: it cannot be recovered.".into());
@@ -204,7 +225,13 @@ pub fn sessions(uri: String, paging: Paging, list: Vec<Session>, viewer: Viewer)
 pub fn message(m: Message) -> Resource {
     let uri = uris::message(&m.account_sid, &m.sid);
     let title = format!("Message {}", m.sid);
-    let (account, sid, status, outbound, redacted) = (m.account_sid.clone(), m.sid.clone(), m.status, m.direction != "inbound", m.body.is_empty());
+    let (account, sid, status, outbound, redacted) = (
+        m.account_sid.clone(),
+        m.sid.clone(),
+        m.status,
+        m.direction != "inbound",
+        m.body.is_empty(),
+    );
     let updated = m.date_updated;
     let mut r = Resource::new("message", title, uri.clone(), m)
         .relation("media", uris::media_list(&account, &sid))
@@ -213,16 +240,34 @@ pub fn message(m: Message) -> Resource {
         .link("up", uris::messages(&account))
         .modified(updated);
     if !redacted {
-        r = r.action(Action { name: "redact", title: "Redact the body", method: "POST", target: uri.clone(), fields: vec![Field::hidden("Body", "")] });
+        r = r.action(Action {
+            name: "redact",
+            title: "Redact the body",
+            method: "POST",
+            target: uri.clone(),
+            fields: vec![Field::hidden("Body", "")],
+        });
     }
     if status.cancelable() {
-        r = r.action(Action { name: "cancel", title: "Cancel", method: "POST", target: uri.clone(), fields: vec![Field::hidden("Status", "canceled")] });
+        r = r.action(Action {
+            name: "cancel",
+            title: "Cancel",
+            method: "POST",
+            target: uri.clone(),
+            fields: vec![Field::hidden("Status", "canceled")],
+        });
     }
     if outbound {
         r = r.action(feedback_action(uris::feedback(&account, &sid)));
     }
     if status.deletable() {
-        r = r.action(Action { name: "delete", title: "Delete", method: "DELETE", target: uri, fields: vec![] });
+        r = r.action(Action {
+            name: "delete",
+            title: "Delete",
+            method: "DELETE",
+            target: uri,
+            fields: vec![],
+        });
     }
     r
 }
@@ -247,7 +292,9 @@ pub fn send_message(target: String) -> Action {
         fields: vec![
             Field::text("To", "To").required().kind(FieldKind::Tel).regex(E164_REGEX),
             Field::text("From", "From").required().kind(FieldKind::Tel).regex(E164_REGEX),
-            Field::text("Body", "Body").kind(FieldKind::Textarea).max_length(MAX_BODY_CHARS as u32),
+            Field::text("Body", "Body")
+                .kind(FieldKind::Textarea)
+                .max_length(MAX_BODY_CHARS as u32),
             Field::text("MediaUrl", "Media URL").kind(FieldKind::Url).multiple(),
             Field::text("StatusCallback", "Status callback URL").kind(FieldKind::Url),
             Field::text("SendAt", "Send at (schedules the message)").kind(FieldKind::DateTime),
@@ -288,13 +335,28 @@ pub fn media(m: Media) -> Resource {
     let message = uris::message(&m.account_sid, &m.parent_sid);
     let list = uris::media_list(&m.account_sid, &m.parent_sid);
     let (title, updated, url) = (format!("Media {}", m.sid), m.date_updated, m.url.clone());
-    let mut r = Resource::new("media", title, uri.clone(), m).relation("message", message).link("up", list).modified(updated);
+    let mut r = Resource::new("media", title, uri.clone(), m)
+        .relation("message", message)
+        .link("up", list)
+        .modified(updated);
     r = r.link("enclosure", url);
-    r.action(Action { name: "delete", title: "Delete", method: "DELETE", target: uri, fields: vec![] })
+    r.action(Action {
+        name: "delete",
+        title: "Delete",
+        method: "DELETE",
+        target: uri,
+        fields: vec![],
+    })
 }
 
 /// A message's media.
-pub fn media_list(account: &AccountSid, message: &crate::domain::sid::MessageSid, uri: String, paging: Paging, list: Vec<Media>) -> Resource {
+pub fn media_list(
+    account: &AccountSid,
+    message: &crate::domain::sid::MessageSid,
+    uri: String,
+    paging: Paging,
+    list: Vec<Media>,
+) -> Resource {
     let items = list.into_iter().map(media).collect();
     collection("media_list", "Media", uri, paging, "media_list", items)
         .relation("message", uris::message(account, message))
@@ -310,12 +372,27 @@ pub fn feedback(f: Feedback) -> Resource {
         .relation("message", message.clone())
         .link("up", message)
         .modified(updated)
-        .action(Action { name: "default", ..feedback_action(uri) })
+        .action(Action {
+            name: "default",
+            ..feedback_action(uri)
+        })
 }
 
 fn collection(kind: &'static str, title: &str, uri: String, paging: Paging, key: &'static str, items: Vec<Resource>) -> Resource {
-    let mut links = vec![("first", Some(paging.first_page_uri.clone())), ("next", paging.next_page_uri.clone()), ("prev", paging.previous_page_uri.clone())];
-    let mut r = Resource::new(kind, title, uri, CollectionProps { paging, meta: Meta { key } });
+    let mut links = vec![
+        ("first", Some(paging.first_page_uri.clone())),
+        ("next", paging.next_page_uri.clone()),
+        ("prev", paging.previous_page_uri.clone()),
+    ];
+    let mut r = Resource::new(
+        kind,
+        title,
+        uri,
+        CollectionProps {
+            paging,
+            meta: Meta { key },
+        },
+    );
     for (rel, href) in links.drain(..) {
         if let Some(href) = href {
             r = r.link(rel, href);

@@ -16,7 +16,11 @@ pub struct Link {
 impl Link {
     /// A link without a title.
     pub fn new(rel: impl Into<Cow<'static, str>>, href: String) -> Link {
-        Link { rel: rel.into(), href, title: None }
+        Link {
+            rel: rel.into(),
+            href,
+            title: None,
+        }
     }
 }
 
@@ -88,7 +92,17 @@ pub struct Field {
 impl Field {
     /// An optional text field.
     pub fn text(name: &'static str, prompt: &'static str) -> Field {
-        Field { name, prompt, required: false, regex: None, options: None, value: None, kind: FieldKind::Text, multiple: false, max_length: None }
+        Field {
+            name,
+            prompt,
+            required: false,
+            regex: None,
+            options: None,
+            value: None,
+            kind: FieldKind::Text,
+            multiple: false,
+            max_length: None,
+        }
     }
 
     /// Marks the field required.
@@ -229,6 +243,8 @@ impl Resource {
 
     /// Every link of the `Link` header: `self`, the relations, then the extra links.
     pub fn header_links(&self) -> impl Iterator<Item = Link> + '_ {
-        std::iter::once(Link::new("self", self.uri.clone())).chain(self.relations.iter().cloned()).chain(self.extra.iter().cloned())
+        std::iter::once(Link::new("self", self.uri.clone()))
+            .chain(self.relations.iter().cloned())
+            .chain(self.extra.iter().cloned())
     }
 }

@@ -22,10 +22,14 @@ fn env() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        env.add_template("layout.html", include_str!("../../templates/layout.html")).expect("layout template");
-        env.add_template("resource.html", include_str!("../../templates/resource.html")).expect("resource template");
-        env.add_template("error.html", include_str!("../../templates/error.html")).expect("error template");
-        env.add_template("doc.html", include_str!("../../templates/doc.html")).expect("doc template");
+        env.add_template("layout.html", include_str!("../../templates/layout.html"))
+            .expect("layout template");
+        env.add_template("resource.html", include_str!("../../templates/resource.html"))
+            .expect("resource template");
+        env.add_template("error.html", include_str!("../../templates/error.html"))
+            .expect("error template");
+        env.add_template("doc.html", include_str!("../../templates/doc.html"))
+            .expect("doc template");
         env
     })
 }
@@ -135,7 +139,11 @@ pub fn render(r: &Resource, ctx: &PageContext) -> Vec<u8> {
                 .iter()
                 .map(|i| {
                     let v = i.props.to_value();
-                    ItemView { uri: i.uri.clone(), title: i.title.clone(), cells: cols.iter().map(|c| v.get(*c).cloned().unwrap_or(Value::Null)).collect() }
+                    ItemView {
+                        uri: i.uri.clone(),
+                        title: i.title.clone(),
+                        cells: cols.iter().map(|c| v.get(*c).cloned().unwrap_or(Value::Null)).collect(),
+                    }
                 })
                 .collect();
             (cols.to_vec(), Some(list))
@@ -160,7 +168,15 @@ pub fn render(r: &Resource, ctx: &PageContext) -> Vec<u8> {
 }
 
 /// Renders an error page.
-pub fn render_error(status: u16, code: u32, message: &str, more_info: &str, links: &[(String, String)], request_id: &str, ctx: &PageContext) -> Vec<u8> {
+pub fn render_error(
+    status: u16,
+    code: u32,
+    message: &str,
+    more_info: &str,
+    links: &[(String, String)],
+    request_id: &str,
+    ctx: &PageContext,
+) -> Vec<u8> {
     env()
         .get_template("error.html")
         .and_then(|t| {

@@ -67,7 +67,10 @@ mod tests {
         let mut out = Vec::new();
         render(&r, &mut out);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(v, serde_json::json!({"a": 1, "uri": "/x.json", "subresource_uris": {"m": "/x/m.json"}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"a": 1, "uri": "/x.json", "subresource_uris": {"m": "/x/m.json"}})
+        );
     }
 
     #[test]

@@ -84,7 +84,12 @@ fn parse(accept: &str) -> Vec<Range<'_>> {
                     _ => {}
                 }
             }
-            Some(Range { kind: kind.trim(), subtype: subtype.trim(), version, q })
+            Some(Range {
+                kind: kind.trim(),
+                subtype: subtype.trim(),
+                version,
+                q,
+            })
         })
         .collect()
 }
@@ -179,9 +184,15 @@ mod tests {
         assert_eq!(negotiate(Some("application/json;q=0.5, application/hal+json")), Some(Format::Hal));
         assert_eq!(negotiate(Some("application/hal+json;q=0.1, */*;q=0.2")), Some(Format::Json));
         // A browser.
-        assert_eq!(negotiate(Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")), Some(Format::Html));
+        assert_eq!(
+            negotiate(Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")),
+            Some(Format::Html)
+        );
         // q=0 means "not this".
-        assert_eq!(negotiate(Some("application/json;q=0, application/hal+json;q=0.3")), Some(Format::Hal));
+        assert_eq!(
+            negotiate(Some("application/json;q=0, application/hal+json;q=0.3")),
+            Some(Format::Hal)
+        );
     }
 
     #[test]

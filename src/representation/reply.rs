@@ -58,9 +58,18 @@ pub fn render(r: &Resource, format: Format, page: &html::PageContext) -> Rendere
     let etag = match format {
         Format::Json => format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body)),
         Format::Vendor => format!("\"{:016x}.v\"", xxhash_rust::xxh3::xxh3_64(&body)),
-        other => format!("\"{:016x}.{}{:08x}\"", state_hash(r), other.tag(), xxhash_rust::xxh3::xxh3_64(&body) as u32),
+        other => format!(
+            "\"{:016x}.{}{:08x}\"",
+            state_hash(r),
+            other.tag(),
+            xxhash_rust::xxh3::xxh3_64(&body) as u32
+        ),
     };
-    Rendered { body, content_type: format.content_type(), etag }
+    Rendered {
+        body,
+        content_type: format.content_type(),
+        etag,
+    }
 }
 
 /// Page facts from the request (who is signed in).
@@ -89,7 +98,9 @@ fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(heade
     } else {
         HttpResponse::build(status)
     };
-    builder.insert_header((header::ETAG, rendered.etag.as_str())).insert_header((header::LINK, links));
+    builder
+        .insert_header((header::ETAG, rendered.etag.as_str()))
+        .insert_header((header::LINK, links));
     if let Some(lm) = last_modified {
         builder.insert_header((header::LAST_MODIFIED, lm));
     }
@@ -117,7 +128,10 @@ impl Responder for Reply {
             Reply::DeletedWith(links, headers) => deleted(links, headers),
             Reply::SeeOther(uri) => HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, uri.as_str()))
-                .insert_header((header::LINK, link_header::render(&[Link::new("self", req.path().to_owned()), Link::new("related", uri)])))
+                .insert_header((
+                    header::LINK,
+                    link_header::render(&[Link::new("self", req.path().to_owned()), Link::new("related", uri)]),
+                ))
                 .finish(),
         }
     }

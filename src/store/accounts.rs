@@ -73,7 +73,9 @@ pub fn insert(conn: &Connection, new: &NewAccount) -> Result<Account, StoreError
 /// The account `sid` if `caller` may see it: itself, or one of its sub-accounts.
 pub fn find_visible(conn: &Connection, caller: &AccountSid, sid: &AccountSid) -> Result<Option<Account>, StoreError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM accounts WHERE sid = :sid AND (sid = :caller OR owner_account_sid = :caller)"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts WHERE sid = :sid AND (sid = :caller OR owner_account_sid = :caller)"
+        ))?
         .query_row(named_params! {":sid": sid.as_str(), ":caller": caller.as_str()}, from_row)
         .optional()?
         .map(|(_, a)| a))
@@ -88,20 +90,32 @@ pub fn list_visible(conn: &Connection, caller: &AccountSid, window: &Window) -> 
     );
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(named_params! {":caller": caller.as_str(), ":pos": window.position(), ":limit": window.limit()}, from_row)?
+        .query_map(
+            named_params! {":caller": caller.as_str(), ":pos": window.position(), ":limit": window.limit()},
+            from_row,
+        )?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(window.slice(rows))
 }
 
 /// Changes the name and/or status; `None` when the account does not exist.
-pub fn update(conn: &Connection, sid: &AccountSid, name: Option<&str>, status: Option<AccountStatus>, now: i64) -> Result<Option<Account>, StoreError> {
+pub fn update(
+    conn: &Connection,
+    sid: &AccountSid,
+    name: Option<&str>,
+    status: Option<AccountStatus>,
+    now: i64,
+) -> Result<Option<Account>, StoreError> {
     let status = status.map(|s| s.to_string());
     Ok(conn
         .prepare_cached(&format!(
             "UPDATE accounts SET friendly_name = coalesce(:name, friendly_name), status = coalesce(:status, status), date_updated = :now
              WHERE sid = :sid RETURNING {COLUMNS}"
         ))?
-        .query_row(named_params! {":name": name, ":status": status, ":now": now, ":sid": sid.as_str()}, from_row)
+        .query_row(
+            named_params! {":name": name, ":status": status, ":now": now, ":sid": sid.as_str()},
+            from_row,
+        )
         .optional()?
         .map(|(_, a)| a))
 }
@@ -124,5 +138,8 @@ pub fn credentials(conn: &Connection, sid: &AccountSid) -> Result<Option<Credent
 
 /// The encrypted auth token of `sid` (to sign status callbacks).
 pub fn sealed_token(conn: &Connection, sid: &str) -> Result<Option<Vec<u8>>, StoreError> {
-    Ok(conn.prepare_cached("SELECT auth_token_enc FROM accounts WHERE sid = ?1")?.query_row([sid], |r| r.get(0)).optional()?)
+    Ok(conn
+        .prepare_cached("SELECT auth_token_enc FROM accounts WHERE sid = ?1")?
+        .query_row([sid], |r| r.get(0))
+        .optional()?)
 }

@@ -36,7 +36,14 @@ pub fn due(conn: &Connection, now_ms: i64, limit: u32, exclude_messages: &[Strin
     )?;
     let rows = stmt
         .query_map(rusqlite::params![now_ms, limit + exclude_messages.len() as u32], |r| {
-            Ok(Pending { id: r.get(0)?, message_sid: r.get(1)?, account_sid: r.get(2)?, url: r.get(3)?, params: r.get(4)?, attempts: r.get(5)? })
+            Ok(Pending {
+                id: r.get(0)?,
+                message_sid: r.get(1)?,
+                account_sid: r.get(2)?,
+                url: r.get(3)?,
+                params: r.get(4)?,
+                attempts: r.get(5)?,
+            })
         })?
         .filter(|p| p.as_ref().map(|p| !exclude_messages.contains(&p.message_sid)).unwrap_or(true))
         .take(limit as usize)
@@ -46,7 +53,9 @@ pub fn due(conn: &Connection, now_ms: i64, limit: u32, exclude_messages: &[Strin
 
 /// The earliest time (ms) a callback is due.
 pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
-    Ok(conn.prepare_cached("SELECT min(next_attempt_at) FROM callbacks")?.query_row([], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("SELECT min(next_attempt_at) FROM callbacks")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Removes a delivered (or abandoned) callback.

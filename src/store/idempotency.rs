@@ -21,9 +21,16 @@ pub struct Stored {
 /// The response stored for `(principal, key)` within the retention period.
 pub fn find(conn: &Connection, principal: &str, key: &str, now: i64) -> Result<Option<Stored>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT request_hash, status, headers, body FROM idempotency_keys WHERE principal = ?1 AND key = ?2 AND date_created > ?3")?
+        .prepare_cached(
+            "SELECT request_hash, status, headers, body FROM idempotency_keys WHERE principal = ?1 AND key = ?2 AND date_created > ?3",
+        )?
         .query_row(rusqlite::params![principal, key, now - RETENTION_SECS], |r| {
-            Ok(Stored { request_hash: r.get(0)?, status: r.get(1)?, headers: r.get(2)?, body: r.get(3)? })
+            Ok(Stored {
+                request_hash: r.get(0)?,
+                status: r.get(1)?,
+                headers: r.get(2)?,
+                body: r.get(3)?,
+            })
         })
         .optional()?)
 }
@@ -39,5 +46,7 @@ pub fn insert(conn: &Connection, principal: &str, key: &str, stored: &Stored, no
 
 /// Forgets keys past the retention period.
 pub fn purge(conn: &Connection, now: i64) -> Result<usize, StoreError> {
-    Ok(conn.prepare_cached("DELETE FROM idempotency_keys WHERE date_created <= ?1")?.execute([now - RETENTION_SECS])?)
+    Ok(conn
+        .prepare_cached("DELETE FROM idempotency_keys WHERE date_created <= ?1")?
+        .execute([now - RETENTION_SECS])?)
 }

@@ -52,7 +52,9 @@ pub fn apply_schema(conn: &Connection) -> Result<(), StoreError> {
     }
     let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
     if check != "ok" {
-        return Err(StoreError::Corrupt(format!("integrity check failed: {check}; restore the database from a backup")));
+        return Err(StoreError::Corrupt(format!(
+            "integrity check failed: {check}; restore the database from a backup"
+        )));
     }
     conn.execute_batch(&format!("BEGIN; {SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))?;
     Ok(())

@@ -41,7 +41,9 @@ pub fn list(conn: &Connection, account: &AccountSid, message: &MessageSid, windo
 /// One media item of a message.
 pub fn find(conn: &Connection, account: &AccountSid, message: &MessageSid, sid: &MediaSid) -> Result<Option<Media>, StoreError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM media WHERE sid = ?1 AND message_sid = ?2 AND account_sid = ?3"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM media WHERE sid = ?1 AND message_sid = ?2 AND account_sid = ?3"
+        ))?
         .query_row([sid.as_str(), message.as_str(), account.as_str()], from_row)
         .optional()?
         .map(|(_, m)| m))
@@ -76,7 +78,13 @@ pub fn find_feedback(conn: &Connection, account: &AccountSid, message: &MessageS
 }
 
 /// Records (or replaces) the feedback on a message.
-pub fn upsert_feedback(conn: &Connection, account: &AccountSid, message: &MessageSid, outcome: &str, now: i64) -> Result<Feedback, StoreError> {
+pub fn upsert_feedback(
+    conn: &Connection,
+    account: &AccountSid,
+    message: &MessageSid,
+    outcome: &str,
+    now: i64,
+) -> Result<Feedback, StoreError> {
     conn.prepare_cached(
         "INSERT INTO feedback (message_sid, account_sid, outcome, date_created, date_updated) VALUES (?1, ?2, ?3, ?4, ?4)
          ON CONFLICT (message_sid) DO UPDATE SET outcome = excluded.outcome, date_updated = excluded.date_updated",

@@ -143,7 +143,10 @@ pub fn find(conn: &Connection, account: &AccountSid, sid: &MessageSid) -> Result
 
 /// The account's messages, newest first, filtered, one window at a time.
 pub fn list(conn: &Connection, account: &AccountSid, filter: &Filter, window: &Window) -> Result<Slice<Message>, StoreError> {
-    let mut sql = format!("SELECT {COLUMNS} FROM messages WHERE account_sid = :account AND {}", window.condition_desc("seq"));
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE account_sid = :account AND {}",
+        window.condition_desc("seq")
+    );
     if filter.to.is_some() {
         sql.push_str(" AND to_number = :to");
     }
@@ -183,8 +186,13 @@ pub fn list(conn: &Connection, account: &AccountSid, filter: &Filter, window: &W
 /// Redacts the body for good; `None` when there is no such message.
 pub fn redact(conn: &Connection, account: &AccountSid, sid: &MessageSid, now: i64) -> Result<Option<Message>, StoreError> {
     Ok(conn
-        .prepare_cached(&format!("UPDATE messages SET body = '', date_updated = :now WHERE sid = :sid AND account_sid = :account RETURNING {COLUMNS}"))?
-        .query_row(named_params! {":now": now, ":sid": sid.as_str(), ":account": account.as_str()}, from_row)
+        .prepare_cached(&format!(
+            "UPDATE messages SET body = '', date_updated = :now WHERE sid = :sid AND account_sid = :account RETURNING {COLUMNS}"
+        ))?
+        .query_row(
+            named_params! {":now": now, ":sid": sid.as_str(), ":account": account.as_str()},
+            from_row,
+        )
         .optional()?
         .map(|(_, m)| m))
 }
@@ -207,7 +215,10 @@ pub fn cancel(conn: &Connection, account: &AccountSid, sid: &MessageSid, now: i6
             "UPDATE messages SET status = 'canceled', next_step_at = NULL, date_updated = :now
              WHERE sid = :sid AND account_sid = :account AND status IN ('queued', 'scheduled') RETURNING {COLUMNS}"
         ))?
-        .query_row(named_params! {":now": now, ":sid": sid.as_str(), ":account": account.as_str()}, from_row)
+        .query_row(
+            named_params! {":now": now, ":sid": sid.as_str(), ":account": account.as_str()},
+            from_row,
+        )
         .optional()?;
     Ok(match updated {
         Some((_, m)) => CancelOutcome::Canceled(m),
@@ -239,8 +250,10 @@ pub fn delete(conn: &Connection, account: &AccountSid, sid: &MessageSid) -> Resu
         None => Ok(DeleteOutcome::NotFound),
         Some("sending") => Ok(DeleteOutcome::Sending),
         Some(_) => {
-            conn.prepare_cached("DELETE FROM callbacks WHERE message_sid = ?1")?.execute([sid.as_str()])?;
-            conn.prepare_cached("DELETE FROM messages WHERE sid = ?1")?.execute([sid.as_str()])?;
+            conn.prepare_cached("DELETE FROM callbacks WHERE message_sid = ?1")?
+                .execute([sid.as_str()])?;
+            conn.prepare_cached("DELETE FROM messages WHERE sid = ?1")?
+                .execute([sid.as_str()])?;
             Ok(DeleteOutcome::Deleted)
         }
     }
@@ -268,7 +281,9 @@ pub fn due(conn: &Connection, now_ms: i64, limit: u32) -> Result<Vec<Due>, Store
 
 /// The next time (ms) any message is due, to sleep until then.
 pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
-    Ok(conn.prepare_cached("SELECT min(next_step_at) FROM messages WHERE next_step_at IS NOT NULL")?.query_row([], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("SELECT min(next_step_at) FROM messages WHERE next_step_at IS NOT NULL")?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// A status change decided by the dispatcher.

@@ -48,7 +48,14 @@ impl StoreError {
         match self {
             StoreError::Sqlite(e) => matches!(
                 e.sqlite_error_code(),
-                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::ReadOnly | ErrorCode::DiskFull | ErrorCode::SystemIoFailure | ErrorCode::CannotOpen)
+                Some(
+                    ErrorCode::DatabaseBusy
+                        | ErrorCode::DatabaseLocked
+                        | ErrorCode::ReadOnly
+                        | ErrorCode::DiskFull
+                        | ErrorCode::SystemIoFailure
+                        | ErrorCode::CannotOpen
+                )
             ),
             StoreError::Pool(_) | StoreError::Closed => true,
             StoreError::Corrupt(_) => false,
@@ -91,7 +98,11 @@ impl Db {
     pub fn open(path: &Path, pool_size: u32) -> Result<Db, StoreError> {
         let writer_conn = init::open_writer(path)?;
         let manager = SqliteConnectionManager::file(path)
-            .with_flags(rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX | rusqlite::OpenFlags::SQLITE_OPEN_URI)
+            .with_flags(
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+            )
             .with_init(|c| init::configure(c, false));
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
@@ -103,7 +114,13 @@ impl Db {
             .name("signpost-writer".into())
             .spawn(move || run_writer(writer_conn, rx))
             .map_err(|e| StoreError::Corrupt(format!("cannot start writer thread: {e}")))?;
-        Ok(Db { pool, writer: Arc::new(Writer { tx, handle: Mutex::new(Some(handle)) }) })
+        Ok(Db {
+            pool,
+            writer: Arc::new(Writer {
+                tx,
+                handle: Mutex::new(Some(handle)),
+            }),
+        })
     }
 
     /// Runs a read on a pooled connection, off the async workers.
@@ -291,7 +308,11 @@ impl Window {
 
     /// Sort direction for a descending list.
     pub fn order_desc(&self) -> &'static str {
-        if matches!(self.cursor, Cursor::Before(_)) { "ASC" } else { "DESC" }
+        if matches!(self.cursor, Cursor::Before(_)) {
+            "ASC"
+        } else {
+            "DESC"
+        }
     }
 
     /// SQL condition on `col` for a list in ascending order (oldest first). Uses `:pos`.
@@ -305,7 +326,11 @@ impl Window {
 
     /// Sort direction for an ascending list.
     pub fn order_asc(&self) -> &'static str {
-        if matches!(self.cursor, Cursor::Before(_)) { "DESC" } else { "ASC" }
+        if matches!(self.cursor, Cursor::Before(_)) {
+            "DESC"
+        } else {
+            "ASC"
+        }
     }
 
     /// The `:pos` parameter.

@@ -56,7 +56,9 @@ pub fn insert(conn: &Connection, session: &Session, token_hash: &[u8; 32]) -> Re
 /// The unexpired session whose token hashes to `token_hash`.
 pub fn find_by_token(conn: &Connection, token_hash: &[u8; 32], now: i64) -> Result<Option<Session>, StoreError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE token_hash = ?1 AND date_expires > ?2"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM sessions WHERE token_hash = ?1 AND date_expires > ?2"
+        ))?
         .query_row(rusqlite::params![&token_hash[..], now], from_row)
         .optional()?
         .map(|(_, s)| s))
@@ -80,7 +82,10 @@ pub fn list(conn: &Connection, account: &AccountSid, now: i64, window: &Window) 
     );
     let rows = conn
         .prepare_cached(&sql)?
-        .query_map(named_params! {":account": account.as_str(), ":now": now, ":pos": window.position(), ":limit": window.limit()}, from_row)?
+        .query_map(
+            named_params! {":account": account.as_str(), ":now": now, ":pos": window.position(), ":limit": window.limit()},
+            from_row,
+        )?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(window.slice(rows))
 }
@@ -95,5 +100,7 @@ pub fn delete(conn: &Connection, account: &AccountSid, sid: &SessionSid) -> Resu
 
 /// Removes expired sessions (housekeeping).
 pub fn purge_expired(conn: &Connection, now: i64) -> Result<usize, StoreError> {
-    Ok(conn.prepare_cached("DELETE FROM sessions WHERE date_expires <= ?1")?.execute([now])?)
+    Ok(conn
+        .prepare_cached("DELETE FROM sessions WHERE date_expires <= ?1")?
+        .execute([now])?)
 }

@@ -12,7 +12,12 @@ async fn creating_an_account_answers_201_with_its_location_and_its_auth_token_on
     let accounts = rel(&app.root().await, "accounts");
 
     // Act
-    let res = app.request(Method::POST, &accounts).form(&[("FriendlyName", "Ada")]).send().await.unwrap();
+    let res = app
+        .request(Method::POST, &accounts)
+        .form(&[("FriendlyName", "Ada")])
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -30,7 +35,12 @@ async fn creating_an_account_answers_201_with_its_location_and_its_auth_token_on
     assert!(body["subresource_uris"]["sessions"].is_string());
 
     // The token is never shown again: not on fetch, not in the list.
-    let acct = TestAccount { sid: body["sid"].as_str().unwrap().into(), token: token.into(), uri: location.into(), body: body.clone() };
+    let acct = TestAccount {
+        sid: body["sid"].as_str().unwrap().into(),
+        token: token.into(),
+        uri: location.into(),
+        body: body.clone(),
+    };
     let fetched: Value = app.get_as(&acct, location).await.json().await.unwrap();
     assert!(fetched.get("auth_token").is_none(), "fetch must not show the token: {fetched}");
     let listed = app.get_as(&acct, &accounts).await.text().await.unwrap();
@@ -111,7 +121,10 @@ async fn a_parent_sees_its_sub_account_but_the_sub_account_cannot_see_its_parent
     assert_eq!(body["sid"], child.sid.as_str());
     assert_eq!(body["owner_account_sid"], parent.sid.as_str());
     let err = assert_error(child_reads_parent, StatusCode::NOT_FOUND, 20404).await;
-    assert!(!err.to_string().contains("parent"), "a 404 never shows the other account's data: {err}");
+    assert!(
+        !err.to_string().contains("parent"),
+        "a 404 never shows the other account's data: {err}"
+    );
 }
 
 #[tokio::test]
@@ -176,7 +189,12 @@ async fn a_closed_account_can_no_longer_authenticate() {
     assert_error(app.get_as(&acct, &acct.uri).await, StatusCode::UNAUTHORIZED, 20003).await;
     assert_error(get_bearer(&app, &bearer, &acct.uri).await, StatusCode::UNAUTHORIZED, 20003).await;
     let sessions = rel(&app.root().await, "sessions");
-    let sign_in = app.request(Method::POST, &sessions).basic_auth(&acct.sid, Some(&acct.token)).send().await.unwrap();
+    let sign_in = app
+        .request(Method::POST, &sessions)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .send()
+        .await
+        .unwrap();
     assert_error(sign_in, StatusCode::UNAUTHORIZED, 20003).await;
 }
 
@@ -191,7 +209,10 @@ async fn an_invalid_status_is_a_400_with_code_20001() {
 
     // Assert
     let err = assert_error(res, StatusCode::BAD_REQUEST, 20001).await;
-    assert!(err["message"].as_str().unwrap().contains("Status"), "the message names the parameter: {err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("Status"),
+        "the message names the parameter: {err}"
+    );
     let fetched: Value = app.get_as(&acct, &acct.uri).await.json().await.unwrap();
     assert_eq!(fetched["status"], "active");
 }
@@ -204,7 +225,12 @@ async fn signing_in_with_basic_answers_201_with_a_token_and_an_expiry() {
     let sessions = rel(&app.root().await, "sessions");
 
     // Act
-    let res = app.request(Method::POST, &sessions).basic_auth(&acct.sid, Some(&acct.token)).send().await.unwrap();
+    let res = app
+        .request(Method::POST, &sessions)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -215,7 +241,10 @@ async fn signing_in_with_basic_answers_201_with_a_token_and_an_expiry() {
     assert!(is_sid(body["sid"].as_str().unwrap(), "US"), "session sid: {}", body["sid"]);
     assert_eq!(body["account_sid"], acct.sid.as_str());
     assert!(body["token"].as_str().is_some_and(|t| t.len() >= 22), "a bearer token: {body}");
-    assert!(body["date_expires"].as_str().is_some_and(|d| d.ends_with("+0000")), "RFC 2822 date_expires: {body}");
+    assert!(
+        body["date_expires"].as_str().is_some_and(|d| d.ends_with("+0000")),
+        "RFC 2822 date_expires: {body}"
+    );
     assert!(body["date_created"].is_string());
 
     // The token is shown only in the creating response.
@@ -231,8 +260,18 @@ async fn signing_in_with_account_sid_and_auth_token_works_as_form_and_as_json() 
     let sessions = rel(&app.root().await, "sessions");
 
     // Act
-    let form = app.request(Method::POST, &sessions).form(&[("AccountSid", acct.sid.as_str()), ("AuthToken", acct.token.as_str())]).send().await.unwrap();
-    let json = app.request(Method::POST, &sessions).json(&json!({"AccountSid": acct.sid, "AuthToken": acct.token})).send().await.unwrap();
+    let form = app
+        .request(Method::POST, &sessions)
+        .form(&[("AccountSid", acct.sid.as_str()), ("AuthToken", acct.token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let json = app
+        .request(Method::POST, &sessions)
+        .json(&json!({"AccountSid": acct.sid, "AuthToken": acct.token}))
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     for res in [form, json] {
@@ -251,12 +290,25 @@ async fn a_wrong_token_is_a_401_with_a_basic_challenge_and_a_link_to_sessions() 
     let acct = app.create_account("wrong").await;
     let root = app.root().await;
     let sessions = rel(&root, "sessions");
-    let wrong = TestAccount { token: "0".repeat(32), ..acct.clone() };
+    let wrong = TestAccount {
+        token: "0".repeat(32),
+        ..acct.clone()
+    };
 
     // Act
     let on_account = app.get_as(&wrong, &acct.uri).await;
-    let on_sessions = app.request(Method::POST, &sessions).basic_auth(&acct.sid, Some("0".repeat(32))).send().await.unwrap();
-    let with_fields = app.request(Method::POST, &sessions).form(&[("AccountSid", acct.sid.as_str()), ("AuthToken", "nope")]).send().await.unwrap();
+    let on_sessions = app
+        .request(Method::POST, &sessions)
+        .basic_auth(&acct.sid, Some("0".repeat(32)))
+        .send()
+        .await
+        .unwrap();
+    let with_fields = app
+        .request(Method::POST, &sessions)
+        .form(&[("AccountSid", acct.sid.as_str()), ("AuthToken", "nope")])
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     for res in [on_account, on_sessions, with_fields] {
@@ -332,13 +384,23 @@ async fn deleting_a_session_ends_its_bearer_token() {
     assert_eq!(get_bearer(&app, token, &acct.uri).await.status(), StatusCode::OK);
 
     // Act
-    let res = app.request(Method::DELETE, session["uri"].as_str().unwrap()).bearer_auth(token).send().await.unwrap();
+    let res = app
+        .request(Method::DELETE, session["uri"].as_str().unwrap())
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(res.bytes().await.unwrap().is_empty());
     assert_error(get_bearer(&app, token, &acct.uri).await, StatusCode::UNAUTHORIZED, 20003).await;
-    assert_error(app.get_as(&acct, session["uri"].as_str().unwrap()).await, StatusCode::NOT_FOUND, 20404).await;
+    assert_error(
+        app.get_as(&acct, session["uri"].as_str().unwrap()).await,
+        StatusCode::NOT_FOUND,
+        20404,
+    )
+    .await;
     // Basic credentials still work.
     assert_eq!(app.get_as(&acct, &acct.uri).await.status(), StatusCode::OK);
 }
@@ -385,7 +447,12 @@ async fn malformed_authorization_headers_answer_401_never_500() {
     for value in &bad {
         for uri in ["/", acct.uri.as_str()] {
             // Act
-            let res = app.request(Method::GET, uri).header("authorization", value.as_str()).send().await.unwrap();
+            let res = app
+                .request(Method::GET, uri)
+                .header("authorization", value.as_str())
+                .send()
+                .await
+                .unwrap();
 
             // Assert
             assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{value:?} on {uri}");
@@ -407,7 +474,12 @@ async fn with_open_sign_up_off_only_an_authenticated_account_can_create_accounts
     let accounts = rel(&app.root().await, "accounts");
 
     // Act
-    let anonymous = app.request(Method::POST, &accounts).form(&[("FriendlyName", "walk-in")]).send().await.unwrap();
+    let anonymous = app
+        .request(Method::POST, &accounts)
+        .form(&[("FriendlyName", "walk-in")])
+        .send()
+        .await
+        .unwrap();
     let authenticated = app.post_form_as(&owner, &accounts, &[("FriendlyName", "invited")]).await;
 
     // Assert
@@ -429,7 +501,12 @@ async fn with_open_sign_up_off_a_fresh_test_config_refuses_anonymous_sign_up() {
     let root = app.root().await;
 
     // Act
-    let res = app.request(Method::POST, &rel(&root, "accounts")).form(&[("FriendlyName", "x")]).send().await.unwrap();
+    let res = app
+        .request(Method::POST, &rel(&root, "accounts"))
+        .form(&[("FriendlyName", "x")])
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     assert_error(res, StatusCode::UNAUTHORIZED, 20003).await;
@@ -452,8 +529,14 @@ async fn neither_auth_tokens_nor_session_tokens_are_stored_in_the_clear() {
     // Assert
     for bytes in [running, stopped] {
         assert!(!bytes.is_empty(), "the database file exists");
-        assert!(!contains(&bytes, acct.token.as_bytes()), "the auth token is in the database file in the clear");
-        assert!(!contains(&bytes, bearer.as_bytes()), "the session token is in the database file in the clear");
+        assert!(
+            !contains(&bytes, acct.token.as_bytes()),
+            "the auth token is in the database file in the clear"
+        );
+        assert!(
+            !contains(&bytes, bearer.as_bytes()),
+            "the session token is in the database file in the clear"
+        );
     }
 }
 
@@ -465,28 +548,68 @@ async fn tokens_in_responses_replayed_by_idempotency_key_are_not_stored_in_the_c
     let key = "sign-up-once";
 
     // Act: sign up and sign in with Idempotency-Key (the stored first responses hold the tokens).
-    let res = app.request(Method::POST, &rel(&root, "accounts")).header("Idempotency-Key", key).form(&[("FriendlyName", "idem")]).send().await.unwrap();
+    let res = app
+        .request(Method::POST, &rel(&root, "accounts"))
+        .header("Idempotency-Key", key)
+        .form(&[("FriendlyName", "idem")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let acct: Value = res.json().await.unwrap();
-    let (sid, token) = (acct["sid"].as_str().unwrap().to_owned(), acct["auth_token"].as_str().unwrap().to_owned());
-    let res = app.request(Method::POST, &rel(&root, "sessions")).basic_auth(&sid, Some(&token)).header("Idempotency-Key", key).send().await.unwrap();
+    let (sid, token) = (
+        acct["sid"].as_str().unwrap().to_owned(),
+        acct["auth_token"].as_str().unwrap().to_owned(),
+    );
+    let res = app
+        .request(Method::POST, &rel(&root, "sessions"))
+        .basic_auth(&sid, Some(&token))
+        .header("Idempotency-Key", key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let bearer = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-    let replay = app.request(Method::POST, &rel(&root, "sessions")).basic_auth(&sid, Some(&token)).header("Idempotency-Key", key).send().await.unwrap();
-    assert_eq!(replay.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    let replay = app
+        .request(Method::POST, &rel(&root, "sessions"))
+        .basic_auth(&sid, Some(&token))
+        .header("Idempotency-Key", key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replay.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
     let replayed: Value = replay.json().await.unwrap();
     // Anonymous requests are not replayed: clients behind one address must never receive each
     // other's freshly created credentials.
-    let anon = app.request(Method::POST, &rel(&root, "accounts")).header("Idempotency-Key", key).form(&[("FriendlyName", "idem")]).send().await.unwrap();
+    let anon = app
+        .request(Method::POST, &rel(&root, "accounts"))
+        .header("Idempotency-Key", key)
+        .form(&[("FriendlyName", "idem")])
+        .send()
+        .await
+        .unwrap();
     let anon: Value = anon.json().await.unwrap();
     let (dir, _) = app.stop().await;
     let bytes = database_files_bytes(dir.path());
 
     // Assert
     assert_eq!(replayed["token"], bearer.as_str(), "the replay answers the first response");
-    assert_ne!(anon["sid"], sid.as_str(), "an anonymous sign-up is never replayed to another client");
-    assert!(!contains(&bytes, token.as_bytes()), "the auth token is in the database file in the clear");
-    assert!(!contains(&bytes, bearer.as_bytes()), "the session token is in the database file in the clear");
+    assert_ne!(
+        anon["sid"],
+        sid.as_str(),
+        "an anonymous sign-up is never replayed to another client"
+    );
+    assert!(
+        !contains(&bytes, token.as_bytes()),
+        "the auth token is in the database file in the clear"
+    );
+    assert!(
+        !contains(&bytes, bearer.as_bytes()),
+        "the session token is in the database file in the clear"
+    );
 }
 
 #[tokio::test]
@@ -508,7 +631,10 @@ async fn an_expired_session_is_refused() {
     // Assert
     assert_error(res, StatusCode::UNAUTHORIZED, 20003).await;
     let list: Value = app.get_as(&acct, &rel(&app.root().await, "sessions")).await.json().await.unwrap();
-    assert!(list["sessions"].as_array().unwrap().is_empty(), "expired sessions are not listed: {list}");
+    assert!(
+        list["sessions"].as_array().unwrap().is_empty(),
+        "expired sessions are not listed: {list}"
+    );
 }
 
 #[tokio::test]
@@ -525,7 +651,11 @@ async fn a_parent_can_close_its_sub_account_which_then_cannot_authenticate() {
     // Assert
     assert_eq!(res.status(), StatusCode::OK);
     assert_error(app.get_as(&child, &child.uri).await, StatusCode::UNAUTHORIZED, 20003).await;
-    assert_eq!(app.get_as(&parent, &parent.uri).await.status(), StatusCode::OK, "the parent is unaffected");
+    assert_eq!(
+        app.get_as(&parent, &parent.uri).await.status(),
+        StatusCode::OK,
+        "the parent is unaffected"
+    );
     let seen: Value = app.get_as(&parent, &child.uri).await.json().await.unwrap();
     assert_eq!(seen["status"], "closed");
 }
@@ -541,7 +671,10 @@ async fn assert_error(res: Response, status: StatusCode, code: u64) -> Value {
     assert_eq!(body["code"], code, "{body}");
     assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
     assert!(body["more_info"].as_str().is_some_and(|m| m.starts_with("/docs/errors/")), "{body}");
-    assert!(body.get("type").is_none() || body.get("title").is_none(), "never type + title in the Twilio shape: {body}");
+    assert!(
+        body.get("type").is_none() || body.get("title").is_none(),
+        "never type + title in the Twilio shape: {body}"
+    );
     assert_hypermedia(&headers, &body);
     body
 }
@@ -553,7 +686,12 @@ fn is_sid(s: &str, prefix: &str) -> bool {
 
 /// The `sid`s of a collection's items.
 fn sids(list: &Value, key: &str) -> Vec<String> {
-    list[key].as_array().unwrap_or_else(|| panic!("no {key} in {list}")).iter().map(|i| i["sid"].as_str().unwrap().to_owned()).collect()
+    list[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {list}"))
+        .iter()
+        .map(|i| i["sid"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Creates a sub-account of `parent` by POSTing to `accounts` with the parent's credentials.
@@ -573,7 +711,12 @@ async fn sub_account(app: &TestApp, parent: &TestAccount, name: &str) -> TestAcc
 /// Signs in with Basic by following the root's `sessions`; returns the new session (with `token`).
 async fn create_session_basic(app: &TestApp, who: &TestAccount) -> Value {
     let sessions = rel(&app.root().await, "sessions");
-    let res = app.request(Method::POST, &sessions).basic_auth(&who.sid, Some(&who.token)).send().await.unwrap();
+    let res = app
+        .request(Method::POST, &sessions)
+        .basic_auth(&who.sid, Some(&who.token))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED, "session creation");
     res.json().await.unwrap()
 }

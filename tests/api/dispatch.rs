@@ -2,7 +2,7 @@
 //! range, honour `SendAt`, travel between accounts, survive a restart, and report their status
 //! changes to a receiver running inside the test, signed as Twilio signs them.
 use crate::helpers::*;
-use crate::messages::{delete_as, get_json, sid_of, sids_of, send_at_in, uri_of, wait_for_status};
+use crate::messages::{delete_as, get_json, send_at_in, sid_of, sids_of, uri_of, wait_for_status};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -21,7 +21,14 @@ async fn a_queued_message_reaches_delivered_with_date_sent() {
     let created = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "go")]).await;
     assert_eq!(created["status"], "queued");
     // Act
-    let done = wait_for_status(&app, &acct, &uri_of(&created), &["delivered", "failed", "undelivered"], Duration::from_secs(10)).await;
+    let done = wait_for_status(
+        &app,
+        &acct,
+        &uri_of(&created),
+        &["delivered", "failed", "undelivered"],
+        Duration::from_secs(10),
+    )
+    .await;
     // Assert
     assert_eq!(done["status"], "delivered");
     assert!(crate::messages::is_rfc2822(&done["date_sent"]), "date_sent is set: {done}");
@@ -33,8 +40,12 @@ async fn the_reserved_range_ends_undelivered_or_failed_with_an_error_code() {
     // Arrange
     let app = spawn_app().await;
     let acct = app.create_account("failures").await;
-    let undelivered = app.send_message(&acct, &[("To", "+15557770001"), ("From", FROM), ("Body", "nobody home")]).await;
-    let failed = app.send_message(&acct, &[("To", "+15557770003"), ("From", FROM), ("Body", "landline")]).await;
+    let undelivered = app
+        .send_message(&acct, &[("To", "+15557770001"), ("From", FROM), ("Body", "nobody home")])
+        .await;
+    let failed = app
+        .send_message(&acct, &[("To", "+15557770003"), ("From", FROM), ("Body", "landline")])
+        .await;
     let terminal = ["delivered", "failed", "undelivered"];
     // Act
     let u = wait_for_status(&app, &acct, &uri_of(&undelivered), &terminal, Duration::from_secs(10)).await;
@@ -58,7 +69,18 @@ async fn a_scheduled_message_waits_for_send_at_then_goes_out() {
     let acct = app.create_account("scheduler").await;
     let send_at = send_at_in(3);
     // Act
-    let created = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "later"), ("SendAt", &send_at), ("ScheduleType", "fixed")]).await;
+    let created = app
+        .send_message(
+            &acct,
+            &[
+                ("To", TO),
+                ("From", FROM),
+                ("Body", "later"),
+                ("SendAt", &send_at),
+                ("ScheduleType", "fixed"),
+            ],
+        )
+        .await;
     // Assert
     assert_eq!(created["status"], "scheduled");
     let uri = uri_of(&created);
@@ -68,7 +90,12 @@ async fn a_scheduled_message_waits_for_send_at_then_goes_out() {
     assert!(early["date_sent"].is_null());
     let done = wait_for_status(&app, &acct, &uri, &["delivered"], Duration::from_secs(10)).await;
     let sent = crate::messages::parse_rfc2822(done["date_sent"].as_str().unwrap());
-    let due = time::PrimitiveDateTime::parse(&send_at, time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")).unwrap().assume_utc();
+    let due = time::PrimitiveDateTime::parse(
+        &send_at,
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"),
+    )
+    .unwrap()
+    .assume_utc();
     assert!(sent >= due, "sent at {sent}, before SendAt {due}");
 }
 
@@ -78,16 +105,24 @@ async fn a_message_to_another_accounts_number_arrives_there_as_inbound() {
     let app = spawn_app().await;
     let a = app.create_account("A").await;
     let b = app.create_account("B").await;
-    app.send_message(&b, &[("To", TO), ("From", "+15551230002"), ("Body", "B's first")]).await;
+    app.send_message(&b, &[("To", TO), ("From", "+15551230002"), ("Body", "B's first")])
+        .await;
     // Act
-    let sent = app.send_message(&a, &[("To", "+15551230002"), ("From", "+15551230001"), ("Body", "hi B, it's A")]).await;
+    let sent = app
+        .send_message(&a, &[("To", "+15551230002"), ("From", "+15551230001"), ("Body", "hi B, it's A")])
+        .await;
     // Assert
     wait_for_status(&app, &a, &uri_of(&sent), &["delivered"], Duration::from_secs(10)).await;
     let b_messages = app.messages_uri(&b).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     let inbound = loop {
         let list = get_json(&app, &b, &b_messages).await.2;
-        let found = list["messages"].as_array().unwrap().iter().find(|m| m["direction"] == "inbound").cloned();
+        let found = list["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["direction"] == "inbound")
+            .cloned();
         if let Some(m) = found {
             break m;
         }
@@ -166,7 +201,14 @@ async fn a_queued_message_survives_an_immediate_restart() {
     // Act
     let app = app.restart().await;
     // Assert
-    let done = wait_for_status(&app, &acct, &uri_of(&created), &["delivered", "failed", "undelivered"], Duration::from_secs(10)).await;
+    let done = wait_for_status(
+        &app,
+        &acct,
+        &uri_of(&created),
+        &["delivered", "failed", "undelivered"],
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(done["status"], "delivered");
     let list = get_json(&app, &acct, &app.messages_uri(&acct).await).await.2;
     assert_eq!(sids_of(&list, "messages"), vec![sid_of(&created)]);
@@ -183,7 +225,12 @@ async fn status_callbacks_arrive_in_order_with_twilios_parameters_and_signature(
     let app = spawn_app().await;
     let acct = app.create_account("callbacks").await;
     // Act
-    let created = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "tell me"), ("StatusCallback", &receiver.url)]).await;
+    let created = app
+        .send_message(
+            &acct,
+            &[("To", TO), ("From", FROM), ("Body", "tell me"), ("StatusCallback", &receiver.url)],
+        )
+        .await;
     // Assert
     let calls = receiver.wait_for_ok(3, Duration::from_secs(10)).await;
     let statuses: Vec<String> = calls.iter().map(|c| c.param("MessageStatus")).collect();
@@ -194,9 +241,18 @@ async fn status_callbacks_arrive_in_order_with_twilios_parameters_and_signature(
         assert_eq!(call.param("From"), FROM);
         assert_eq!(call.param("To"), TO);
         assert_eq!(call.param("ApiVersion"), "2010-04-01");
-        assert!(call.content_type.starts_with("application/x-www-form-urlencoded"), "{}", call.content_type);
+        assert!(
+            call.content_type.starts_with("application/x-www-form-urlencoded"),
+            "{}",
+            call.content_type
+        );
         let expected = signpost::crypto::twilio_signature(&acct.token, &receiver.url, &call.params);
-        assert_eq!(call.signature.as_deref(), Some(expected.as_str()), "X-Twilio-Signature for {}", call.param("MessageStatus"));
+        assert_eq!(
+            call.signature.as_deref(),
+            Some(expected.as_str()),
+            "X-Twilio-Signature for {}",
+            call.param("MessageStatus")
+        );
     }
     let wrong = signpost::crypto::twilio_signature("not the token", &receiver.url, &calls[0].params);
     assert_ne!(calls[0].signature.as_deref(), Some(wrong.as_str()));
@@ -210,7 +266,16 @@ async fn a_failed_message_reports_its_error_code_in_the_callback() {
     let app = spawn_app().await;
     let acct = app.create_account("failing callbacks").await;
     // Act
-    app.send_message(&acct, &[("To", "+15557770003"), ("From", FROM), ("Body", "x"), ("StatusCallback", &receiver.url)]).await;
+    app.send_message(
+        &acct,
+        &[
+            ("To", "+15557770003"),
+            ("From", FROM),
+            ("Body", "x"),
+            ("StatusCallback", &receiver.url),
+        ],
+    )
+    .await;
     // Assert: sending, then failed with ErrorCode.
     let calls = receiver.wait_for_ok(2, Duration::from_secs(10)).await;
     let last = calls.last().unwrap();
@@ -228,7 +293,12 @@ async fn a_receiver_that_fails_twice_still_gets_every_callback_in_order() {
     let app = spawn_app().await;
     let acct = app.create_account("flaky receiver").await;
     // Act
-    let created = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "retry me"), ("StatusCallback", &receiver.url)]).await;
+    let created = app
+        .send_message(
+            &acct,
+            &[("To", TO), ("From", FROM), ("Body", "retry me"), ("StatusCallback", &receiver.url)],
+        )
+        .await;
     // Assert
     let ok = receiver.wait_for_ok(3, Duration::from_secs(15)).await;
     let statuses: Vec<String> = ok.iter().map(|c| c.param("MessageStatus")).collect();
@@ -236,7 +306,11 @@ async fn a_receiver_that_fails_twice_still_gets_every_callback_in_order() {
     let all = receiver.calls();
     assert_eq!(all[0].answered, 500);
     assert_eq!(all[1].answered, 500);
-    assert_eq!(all[0].param("MessageStatus"), "sending", "the first callback was retried, not skipped");
+    assert_eq!(
+        all[0].param("MessageStatus"),
+        "sending",
+        "the first callback was retried, not skipped"
+    );
     assert_eq!(all[1].param("MessageStatus"), "sending");
     for call in &ok {
         assert_eq!(call.param("MessageSid"), sid_of(&created));
@@ -261,7 +335,13 @@ async fn a_dead_callback_url_never_blocks_creation_and_is_retried() {
     let mut created = Vec::new();
     for i in 0..5 {
         let started = Instant::now();
-        let res = app.post_form_as(&acct, &messages, &[("To", TO), ("From", FROM), ("Body", &format!("m{i}")), ("StatusCallback", &dead)]).await;
+        let res = app
+            .post_form_as(
+                &acct,
+                &messages,
+                &[("To", TO), ("From", FROM), ("Body", &format!("m{i}")), ("StatusCallback", &dead)],
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         assert!(started.elapsed() < Duration::from_secs(2), "creation took {:?}", started.elapsed());
         created.push(res.json::<Value>().await.unwrap());
@@ -277,7 +357,11 @@ async fn a_dead_callback_url_never_blocks_creation_and_is_retried() {
     let receiver = Receiver::start_on(port, 0).await;
     let calls = receiver.wait_for_ok(15, Duration::from_secs(20)).await;
     for m in &created {
-        let statuses: Vec<String> = calls.iter().filter(|c| c.param("MessageSid") == sid_of(m)).map(|c| c.param("MessageStatus")).collect();
+        let statuses: Vec<String> = calls
+            .iter()
+            .filter(|c| c.param("MessageSid") == sid_of(m))
+            .map(|c| c.param("MessageStatus"))
+            .collect();
         assert_eq!(statuses, vec!["sending", "sent", "delivered"], "for {}", sid_of(m));
     }
     receiver.stop().await;
@@ -298,7 +382,11 @@ struct Call {
 
 impl Call {
     fn param(&self, name: &str) -> String {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("no {name} in {:?}", self.params))
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name} in {:?}", self.params))
     }
 }
 
@@ -310,7 +398,10 @@ struct Hook {
 
 async fn hook(req: HttpRequest, body: web::Bytes, hook: web::Data<Hook>) -> HttpResponse {
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let fail = hook.fail_first.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    let fail = hook
+        .fail_first
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
     let answered = if fail { 500 } else { 200 };
     hook.calls.lock().unwrap().push(Call {
         signature: header("x-twilio-signature"),
@@ -339,7 +430,10 @@ impl Receiver {
     }
 
     async fn start_on(port: u16, fail_first: usize) -> Receiver {
-        let hook_data = web::Data::new(Hook { calls: Mutex::default(), fail_first: AtomicUsize::new(fail_first) });
+        let hook_data = web::Data::new(Hook {
+            calls: Mutex::default(),
+            fail_first: AtomicUsize::new(fail_first),
+        });
         let data = hook_data.clone();
         let server = HttpServer::new(move || App::new().app_data(data.clone()).route("/status", web::post().to(hook)))
             .workers(1)
@@ -351,7 +445,11 @@ impl Receiver {
         let server = server.run();
         let handle = server.handle();
         tokio::spawn(server);
-        Receiver { url: format!("http://127.0.0.1:{port}/status"), hook: hook_data, handle }
+        Receiver {
+            url: format!("http://127.0.0.1:{port}/status"),
+            hook: hook_data,
+            handle,
+        }
     }
 
     fn calls(&self) -> Vec<Call> {
@@ -366,7 +464,12 @@ impl Receiver {
             if ok.len() >= n {
                 return ok;
             }
-            assert!(Instant::now() < deadline, "only {} of {n} callbacks within {limit:?}: {:?}", ok.len(), self.calls());
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} callbacks within {limit:?}: {:?}",
+                ok.len(),
+                self.calls()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

@@ -58,8 +58,18 @@ pub async fn spawn_with(dir: Arc<TempDir>, config: Config) -> TestApp {
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     let join = tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { base, client, dir, config, handle, join }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base,
+        client,
+        dir,
+        config,
+        handle,
+        join,
+    }
 }
 
 impl TestApp {
@@ -79,7 +89,11 @@ impl TestApp {
 
     /// The absolute URL of a server-relative URI.
     pub fn url(&self, uri: &str) -> String {
-        if uri.starts_with("http") { uri.to_owned() } else { format!("{}{}", self.base, uri) }
+        if uri.starts_with("http") {
+            uri.to_owned()
+        } else {
+            format!("{}{}", self.base, uri)
+        }
     }
 
     /// A request builder for a URI.
@@ -94,12 +108,21 @@ impl TestApp {
 
     /// GET with Basic credentials.
     pub async fn get_as(&self, who: &TestAccount, uri: &str) -> Response {
-        self.request(Method::GET, uri).basic_auth(&who.sid, Some(&who.token)).send().await.expect("request")
+        self.request(Method::GET, uri)
+            .basic_auth(&who.sid, Some(&who.token))
+            .send()
+            .await
+            .expect("request")
     }
 
     /// POST a form with Basic credentials.
     pub async fn post_form_as(&self, who: &TestAccount, uri: &str, form: &[(&str, &str)]) -> Response {
-        self.request(Method::POST, uri).basic_auth(&who.sid, Some(&who.token)).form(form).send().await.expect("request")
+        self.request(Method::POST, uri)
+            .basic_auth(&who.sid, Some(&who.token))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// The root document.
@@ -113,7 +136,12 @@ impl TestApp {
     pub async fn create_account(&self, name: &str) -> TestAccount {
         let root = self.root().await;
         let accounts = rel(&root, "accounts");
-        let res = self.request(Method::POST, &accounts).form(&[("FriendlyName", name)]).send().await.unwrap();
+        let res = self
+            .request(Method::POST, &accounts)
+            .form(&[("FriendlyName", name)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED, "account creation");
         let body: Value = res.json().await.unwrap();
         TestAccount {
@@ -146,12 +174,19 @@ impl TestApp {
 
 /// The URI of relation `name` in a representation's `subresource_uris`.
 pub fn rel(body: &Value, name: &str) -> String {
-    body["subresource_uris"][name].as_str().unwrap_or_else(|| panic!("no relation {name} in {body}")).to_owned()
+    body["subresource_uris"][name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no relation {name} in {body}"))
+        .to_owned()
 }
 
 /// The `Link` header as (uri, rel) pairs.
 pub fn links(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers.get_all("link").iter().flat_map(|v| link_header::parse(v.to_str().unwrap())).collect()
+    headers
+        .get_all("link")
+        .iter()
+        .flat_map(|v| link_header::parse(v.to_str().unwrap()))
+        .collect()
 }
 
 /// The URI of relation `name` in the `Link` header.
@@ -163,11 +198,19 @@ pub fn link(headers: &HeaderMap, name: &str) -> Option<String> {
 /// `self` and every relation at the same URI.
 pub fn assert_hypermedia(headers: &HeaderMap, body: &Value) {
     let uri = body["uri"].as_str().unwrap_or_else(|| panic!("no uri in {body}"));
-    let subs = body["subresource_uris"].as_object().unwrap_or_else(|| panic!("no subresource_uris in {body}"));
+    let subs = body["subresource_uris"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no subresource_uris in {body}"));
     let links = links(headers);
-    assert!(links.contains(&(uri.to_owned(), "self".to_owned())), "Link lacks self={uri}: {links:?}");
+    assert!(
+        links.contains(&(uri.to_owned(), "self".to_owned())),
+        "Link lacks self={uri}: {links:?}"
+    );
     for (name, target) in subs {
         let target = target.as_str().unwrap();
-        assert!(links.contains(&(target.to_owned(), name.clone())), "Link lacks {name}={target}: {links:?}");
+        assert!(
+            links.contains(&(target.to_owned(), name.clone())),
+            "Link lacks {name}={target}: {links:?}"
+        );
     }
 }

@@ -23,7 +23,12 @@ async fn every_resource_answers_json_by_default_and_for_any_type() {
 
             // Assert
             assert_eq!(res.status(), StatusCode::OK, "{} with {accept:?}", t.name);
-            assert!(content_type(res.headers()).starts_with("application/json"), "{} with {accept:?}: {}", t.name, content_type(res.headers()));
+            assert!(
+                content_type(res.headers()).starts_with("application/json"),
+                "{} with {accept:?}: {}",
+                t.name,
+                content_type(res.headers())
+            );
             let headers = res.headers().clone();
             let body: Value = res.json().await.unwrap();
             assert_eq!(body["uri"], t.uri.as_str(), "{}", t.name);
@@ -39,7 +44,12 @@ async fn hal_links_self_to_the_uri_and_embeds_collection_items() {
 
     for t in &targets {
         // Act
-        let res = t.request(&app, Method::GET).header("accept", "application/hal+json").send().await.unwrap();
+        let res = t
+            .request(&app, Method::GET)
+            .header("accept", "application/hal+json")
+            .send()
+            .await
+            .unwrap();
 
         // Assert
         assert_eq!(res.status(), StatusCode::OK, "{}", t.name);
@@ -52,7 +62,9 @@ async fn hal_links_self_to_the_uri_and_embeds_collection_items() {
         }
         assert!(body.get("_templates").is_none(), "plain HAL has no templates ({})", t.name);
         if let Some(key) = t.items {
-            let embedded = body["_embedded"][key].as_array().unwrap_or_else(|| panic!("{}: no _embedded.{key} in {body}", t.name));
+            let embedded = body["_embedded"][key]
+                .as_array()
+                .unwrap_or_else(|| panic!("{}: no _embedded.{key} in {body}", t.name));
             assert!(!embedded.is_empty(), "{}: the collection has items", t.name);
             for item in embedded {
                 assert_eq!(item["_links"]["self"]["href"], item["uri"], "{}: embedded self", t.name);
@@ -70,16 +82,29 @@ async fn hal_forms_templates_describe_the_actions_each_resource_allows() {
 
     for t in &targets {
         // Act
-        let res = t.request(&app, Method::GET).header("accept", "application/prs.hal-forms+json").send().await.unwrap();
+        let res = t
+            .request(&app, Method::GET)
+            .header("accept", "application/prs.hal-forms+json")
+            .send()
+            .await
+            .unwrap();
 
         // Assert
         assert_eq!(res.status(), StatusCode::OK, "{}", t.name);
-        assert!(content_type(res.headers()).starts_with("application/prs.hal-forms+json"), "{}", t.name);
+        assert!(
+            content_type(res.headers()).starts_with("application/prs.hal-forms+json"),
+            "{}",
+            t.name
+        );
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["_links"]["self"]["href"], t.uri.as_str());
-        let templates = body["_templates"].as_object().unwrap_or_else(|| panic!("{}: no _templates in {body}", t.name));
+        let templates = body["_templates"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{}: no _templates in {body}", t.name));
         for name in t.templates {
-            let tpl = templates.get(*name).unwrap_or_else(|| panic!("{}: no template {name} in {templates:?}", t.name));
+            let tpl = templates
+                .get(*name)
+                .unwrap_or_else(|| panic!("{}: no template {name} in {templates:?}", t.name));
             assert!(tpl["method"].is_string(), "{}: {name} has a method", t.name);
             assert!(tpl["properties"].is_array(), "{}: {name} has properties", t.name);
         }
@@ -87,18 +112,39 @@ async fn hal_forms_templates_describe_the_actions_each_resource_allows() {
 
     // The message collection's default template sends a message: To and From required, with a regex.
     let messages = targets.iter().find(|t| t.name == "messages").unwrap();
-    let body: Value = messages.request(&app, Method::GET).header("accept", "application/prs.hal-forms+json").send().await.unwrap().json().await.unwrap();
+    let body: Value = messages
+        .request(&app, Method::GET)
+        .header("accept", "application/prs.hal-forms+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let default = &body["_templates"]["default"];
     assert_eq!(default["method"], "POST");
     assert_eq!(default["target"], messages.uri.as_str());
     for field in ["To", "From"] {
-        let p = default["properties"].as_array().unwrap().iter().find(|p| p["name"] == field).unwrap_or_else(|| panic!("no {field} in {default}"));
+        let p = default["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == field)
+            .unwrap_or_else(|| panic!("no {field} in {default}"));
         assert_eq!(p["required"], true, "{field}");
         assert!(p["regex"].is_string(), "{field} has a regex");
     }
     // A message's redact template posts an empty Body to the message itself.
     let message = targets.iter().find(|t| t.name == "message").unwrap();
-    let body: Value = message.request(&app, Method::GET).header("accept", "application/prs.hal-forms+json").send().await.unwrap().json().await.unwrap();
+    let body: Value = message
+        .request(&app, Method::GET)
+        .header("accept", "application/prs.hal-forms+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["_templates"]["redact"]["target"], message.uri.as_str());
     assert_eq!(body["_templates"]["cancel"]["method"], "POST");
     assert_eq!(body["_templates"]["delete"]["method"], "DELETE");
@@ -115,7 +161,15 @@ async fn a_template_disappears_when_the_state_no_longer_allows_its_action() {
     assert_eq!(res.status(), StatusCode::OK);
     let res = app.post_form_as(&acct, &message.uri, &[("Body", "")]).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let body: Value = message.request(&app, Method::GET).header("accept", "application/prs.hal-forms+json").send().await.unwrap().json().await.unwrap();
+    let body: Value = message
+        .request(&app, Method::GET)
+        .header("accept", "application/prs.hal-forms+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
 
     // Assert
     assert_eq!(body["status"], "canceled");
@@ -138,7 +192,12 @@ async fn html_is_a_browsable_page() {
         assert_eq!(res.status(), StatusCode::OK, "{}", t.name);
         assert!(content_type(res.headers()).starts_with("text/html"), "{}", t.name);
         let page = res.text().await.unwrap();
-        assert!(page.to_ascii_lowercase().starts_with("<!doctype html"), "{}: {}", t.name, &page[..page.len().min(200)]);
+        assert!(
+            page.to_ascii_lowercase().starts_with("<!doctype html"),
+            "{}: {}",
+            t.name,
+            &page[..page.len().min(200)]
+        );
         assert!(page.contains("href="), "{}: links are clickable", t.name);
     }
 }
@@ -150,12 +209,26 @@ async fn the_vendor_type_version_1_is_json_and_an_unknown_version_is_406() {
 
     for t in &targets {
         // Act
-        let v1 = t.request(&app, Method::GET).header("accept", "application/vnd.signpost+json; version=1").send().await.unwrap();
-        let v2 = t.request(&app, Method::GET).header("accept", "application/vnd.signpost+json; version=2").send().await.unwrap();
+        let v1 = t
+            .request(&app, Method::GET)
+            .header("accept", "application/vnd.signpost+json; version=1")
+            .send()
+            .await
+            .unwrap();
+        let v2 = t
+            .request(&app, Method::GET)
+            .header("accept", "application/vnd.signpost+json; version=2")
+            .send()
+            .await
+            .unwrap();
 
         // Assert
         assert_eq!(v1.status(), StatusCode::OK, "{}", t.name);
-        assert!(content_type(v1.headers()).starts_with("application/vnd.signpost+json"), "{}", t.name);
+        assert!(
+            content_type(v1.headers()).starts_with("application/vnd.signpost+json"),
+            "{}",
+            t.name
+        );
         let body: Value = v1.json().await.unwrap();
         assert_eq!(body["uri"], t.uri.as_str());
         assert!(body["subresource_uris"].is_object());
@@ -170,13 +243,27 @@ async fn an_unavailable_type_is_406_with_a_json_body_listing_the_offer() {
 
     for t in &targets {
         // Act
-        let res = t.request(&app, Method::GET).header("accept", "application/xml").send().await.unwrap();
+        let res = t
+            .request(&app, Method::GET)
+            .header("accept", "application/xml")
+            .send()
+            .await
+            .unwrap();
 
         // Assert
-        assert!(content_type(res.headers()).starts_with("application/json"), "{}: errors are JSON whatever Accept said", t.name);
+        assert!(
+            content_type(res.headers()).starts_with("application/json"),
+            "{}: errors are JSON whatever Accept said",
+            t.name
+        );
         let err = assert_error(res, StatusCode::NOT_ACCEPTABLE, 20406).await;
         let message = err["message"].as_str().unwrap();
-        for offered in ["application/json", "application/hal+json", "application/prs.hal-forms+json", "text/html"] {
+        for offered in [
+            "application/json",
+            "application/hal+json",
+            "application/prs.hal-forms+json",
+            "text/html",
+        ] {
             assert!(message.contains(offered), "{}: the offer lists {offered}: {message}", t.name);
         }
     }
@@ -189,7 +276,10 @@ async fn quality_values_are_honoured() {
     let cases = [
         ("application/json;q=0.5, application/hal+json", "application/hal+json"),
         ("application/hal+json;q=0.1, application/json;q=0.9", "application/json"),
-        ("application/json;q=0, application/prs.hal-forms+json;q=0.3", "application/prs.hal-forms+json"),
+        (
+            "application/json;q=0, application/prs.hal-forms+json;q=0.3",
+            "application/prs.hal-forms+json",
+        ),
         ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html"),
         ("application/xml, application/hal+json;q=0.2", "application/hal+json"),
     ];
@@ -201,9 +291,19 @@ async fn quality_values_are_honoured() {
 
             // Assert
             assert_eq!(res.status(), StatusCode::OK, "{}: {accept}", t.name);
-            assert!(content_type(res.headers()).starts_with(expected), "{}: {accept} gave {}", t.name, content_type(res.headers()));
+            assert!(
+                content_type(res.headers()).starts_with(expected),
+                "{}: {accept} gave {}",
+                t.name,
+                content_type(res.headers())
+            );
         }
-        let refused = t.request(&app, Method::GET).header("accept", "application/json;q=0").send().await.unwrap();
+        let refused = t
+            .request(&app, Method::GET)
+            .header("accept", "application/json;q=0")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(refused.status(), StatusCode::NOT_ACCEPTABLE, "{}: q=0 means not this", t.name);
     }
 }
@@ -222,8 +322,16 @@ async fn responses_vary_on_accept_and_carry_cache_control() {
         assert!(vary.split(',').any(|v| v.trim() == "accept"), "{}: Vary {vary}", t.name);
         assert!(!header(res.headers(), "cache-control").is_empty(), "{}: Cache-Control", t.name);
         if t.who.is_some() {
-            assert!(vary.contains("authorization"), "{}: authenticated responses vary on Authorization", t.name);
-            assert!(header(res.headers(), "cache-control").contains("private"), "{}: authenticated responses are private", t.name);
+            assert!(
+                vary.contains("authorization"),
+                "{}: authenticated responses vary on Authorization",
+                t.name
+            );
+            assert!(
+                header(res.headers(), "cache-control").contains("private"),
+                "{}: authenticated responses are private",
+                t.name
+            );
         }
     }
 }
@@ -234,17 +342,50 @@ async fn an_etag_answers_if_none_match_with_304_also_in_weak_form() {
     let (app, _, targets) = tour().await;
 
     for t in &targets {
-        for accept in ["application/json", "application/hal+json", "application/prs.hal-forms+json", "text/html"] {
+        for accept in [
+            "application/json",
+            "application/hal+json",
+            "application/prs.hal-forms+json",
+            "text/html",
+        ] {
             let res = t.request(&app, Method::GET).header("accept", accept).send().await.unwrap();
             assert_eq!(res.status(), StatusCode::OK);
             let etag = header(res.headers(), "etag").to_owned();
-            assert!(etag.starts_with('"') && etag.ends_with('"'), "{} {accept}: a strong ETag: {etag:?}", t.name);
+            assert!(
+                etag.starts_with('"') && etag.ends_with('"'),
+                "{} {accept}: a strong ETag: {etag:?}",
+                t.name
+            );
 
             // Act
-            let strong = t.request(&app, Method::GET).header("accept", accept).header("if-none-match", &etag).send().await.unwrap();
-            let weak = t.request(&app, Method::GET).header("accept", accept).header("if-none-match", format!("W/{etag}")).send().await.unwrap();
-            let listed = t.request(&app, Method::GET).header("accept", accept).header("if-none-match", format!("\"nope\", {etag}")).send().await.unwrap();
-            let other = t.request(&app, Method::GET).header("accept", accept).header("if-none-match", "\"something-else\"").send().await.unwrap();
+            let strong = t
+                .request(&app, Method::GET)
+                .header("accept", accept)
+                .header("if-none-match", &etag)
+                .send()
+                .await
+                .unwrap();
+            let weak = t
+                .request(&app, Method::GET)
+                .header("accept", accept)
+                .header("if-none-match", format!("W/{etag}"))
+                .send()
+                .await
+                .unwrap();
+            let listed = t
+                .request(&app, Method::GET)
+                .header("accept", accept)
+                .header("if-none-match", format!("\"nope\", {etag}"))
+                .send()
+                .await
+                .unwrap();
+            let other = t
+                .request(&app, Method::GET)
+                .header("accept", accept)
+                .header("if-none-match", "\"something-else\"")
+                .send()
+                .await
+                .unwrap();
 
             // Assert
             for (what, res) in [("strong", strong), ("weak", weak), ("listed", listed)] {
@@ -252,12 +393,32 @@ async fn an_etag_answers_if_none_match_with_304_also_in_weak_form() {
                 assert_eq!(header(res.headers(), "etag"), etag, "{} {accept}: a 304 repeats the ETag", t.name);
                 assert!(res.bytes().await.unwrap().is_empty());
             }
-            assert_eq!(other.status(), StatusCode::OK, "{} {accept}: another ETag gets the representation", t.name);
+            assert_eq!(
+                other.status(),
+                StatusCode::OK,
+                "{} {accept}: another ETag gets the representation",
+                t.name
+            );
         }
         // Representations differ, so their ETags do too.
-        let json = t.request(&app, Method::GET).header("accept", "application/json").send().await.unwrap();
-        let hal = t.request(&app, Method::GET).header("accept", "application/hal+json").send().await.unwrap();
-        assert_ne!(header(json.headers(), "etag"), header(hal.headers(), "etag"), "{}: per-representation ETags", t.name);
+        let json = t
+            .request(&app, Method::GET)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let hal = t
+            .request(&app, Method::GET)
+            .header("accept", "application/hal+json")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(
+            header(json.headers(), "etag"),
+            header(hal.headers(), "etag"),
+            "{}: per-representation ETags",
+            t.name
+        );
     }
 }
 
@@ -272,7 +433,12 @@ async fn items_carry_last_modified_and_answer_if_modified_since_with_304() {
         assert!(last_modified.ends_with(" GMT"), "{}: an HTTP date: {last_modified:?}", t.name);
 
         // Act
-        let res = t.request(&app, Method::GET).header("if-modified-since", &last_modified).send().await.unwrap();
+        let res = t
+            .request(&app, Method::GET)
+            .header("if-modified-since", &last_modified)
+            .send()
+            .await
+            .unwrap();
 
         // Assert
         assert_eq!(res.status(), StatusCode::NOT_MODIFIED, "{}", t.name);
@@ -294,7 +460,12 @@ async fn head_answers_the_same_headers_as_get_without_a_body() {
             // Assert
             assert_eq!(head.status(), StatusCode::OK, "{} {accept}", t.name);
             for name in ["content-type", "etag", "link", "last-modified", "vary", "cache-control"] {
-                assert_eq!(header(head.headers(), name), header(get.headers(), name), "{} {accept}: {name}", t.name);
+                assert_eq!(
+                    header(head.headers(), name),
+                    header(get.headers(), name),
+                    "{} {accept}: {name}",
+                    t.name
+                );
             }
             assert!(head.bytes().await.unwrap().is_empty(), "{}: HEAD has no body", t.name);
         }
@@ -308,7 +479,13 @@ async fn options_answers_204_with_allow_and_cors() {
 
     for t in &targets {
         // Act
-        let res = t.request(&app, Method::OPTIONS).header("origin", "https://example.com").header("access-control-request-method", "GET").send().await.unwrap();
+        let res = t
+            .request(&app, Method::OPTIONS)
+            .header("origin", "https://example.com")
+            .header("access-control-request-method", "GET")
+            .send()
+            .await
+            .unwrap();
 
         // Assert
         assert_eq!(res.status(), StatusCode::NO_CONTENT, "{}", t.name);
@@ -320,8 +497,16 @@ async fn options_answers_204_with_allow_and_cors() {
             assert!(allow.contains(&m.to_string()), "{}: Allow {allow:?} lacks {m}", t.name);
         }
         assert!(!header(res.headers(), "access-control-allow-origin").is_empty(), "{}: CORS", t.name);
-        assert!(!header(res.headers(), "access-control-allow-methods").is_empty(), "{}: CORS methods", t.name);
-        assert!(header(res.headers(), "access-control-expose-headers").contains("ETag"), "{}: exposes ETag", t.name);
+        assert!(
+            !header(res.headers(), "access-control-allow-methods").is_empty(),
+            "{}: CORS methods",
+            t.name
+        );
+        assert!(
+            header(res.headers(), "access-control-expose-headers").contains("ETag"),
+            "{}: exposes ETag",
+            t.name
+        );
         assert!(link(res.headers(), "self").is_some(), "{}: OPTIONS has a Link too", t.name);
         assert!(res.bytes().await.unwrap().is_empty());
     }
@@ -337,8 +522,19 @@ async fn an_unsupported_method_is_405_with_allow() {
 
     // Act
     let delete_root = app.request(Method::DELETE, &root.uri).send().await.unwrap();
-    let put_accounts = app.request(Method::PUT, &accounts.uri).basic_auth(&acct.sid, Some(&acct.token)).form(&[("FriendlyName", "x")]).send().await.unwrap();
-    let delete_sessions = app.request(Method::DELETE, &sessions.uri).basic_auth(&acct.sid, Some(&acct.token)).send().await.unwrap();
+    let put_accounts = app
+        .request(Method::PUT, &accounts.uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .form(&[("FriendlyName", "x")])
+        .send()
+        .await
+        .unwrap();
+    let delete_sessions = app
+        .request(Method::DELETE, &sessions.uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .send()
+        .await
+        .unwrap();
     let post_root = app.request(Method::POST, &root.uri).form(&[("a", "b")]).send().await.unwrap();
 
     // Assert
@@ -367,13 +563,27 @@ async fn a_stale_if_match_on_a_message_update_is_412_and_changes_nothing() {
     let uri = message["uri"].as_str().unwrap();
     let res = app.get_as(&acct, uri).await;
     let stale = header(res.headers(), "etag").to_owned();
-    let redact = app.request(Method::POST, uri).basic_auth(&acct.sid, Some(&acct.token)).header("if-match", &stale).form(&[("Body", "")]).send().await.unwrap();
+    let redact = app
+        .request(Method::POST, uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .header("if-match", &stale)
+        .form(&[("Body", "")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(redact.status(), StatusCode::OK, "a matching If-Match passes");
     let fresh = header(redact.headers(), "etag").to_owned();
     assert_ne!(fresh, stale, "the ETag changes with the resource");
 
     // Act
-    let res = app.request(Method::POST, uri).basic_auth(&acct.sid, Some(&acct.token)).header("if-match", &stale).form(&[("Status", "canceled")]).send().await.unwrap();
+    let res = app
+        .request(Method::POST, uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .header("if-match", &stale)
+        .form(&[("Status", "canceled")])
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     let err = assert_error(res, StatusCode::PRECONDITION_FAILED, 20412).await;
@@ -382,9 +592,23 @@ async fn a_stale_if_match_on_a_message_update_is_412_and_changes_nothing() {
     assert_eq!(now["status"], "scheduled", "the stale cancel changed nothing");
     assert_eq!(now["body"], "");
     // The fresh ETag (and a weak tag never) works.
-    let weak = app.request(Method::POST, uri).basic_auth(&acct.sid, Some(&acct.token)).header("if-match", format!("W/{fresh}")).form(&[("Status", "canceled")]).send().await.unwrap();
+    let weak = app
+        .request(Method::POST, uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .header("if-match", format!("W/{fresh}"))
+        .form(&[("Status", "canceled")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(weak.status(), StatusCode::PRECONDITION_FAILED, "If-Match compares strongly");
-    let ok = app.request(Method::POST, uri).basic_auth(&acct.sid, Some(&acct.token)).header("if-match", &fresh).form(&[("Status", "canceled")]).send().await.unwrap();
+    let ok = app
+        .request(Method::POST, uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .header("if-match", &fresh)
+        .form(&[("Status", "canceled")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
 }
 
@@ -396,19 +620,44 @@ async fn a_stale_if_match_on_delete_or_patch_is_412() {
     let message = scheduled_message(&app, &acct).await;
     let uri = message["uri"].as_str().unwrap();
     let stale = header(app.get_as(&acct, uri).await.headers(), "etag").to_owned();
-    let redact = app.request(Method::PATCH, uri).basic_auth(&acct.sid, Some(&acct.token)).form(&[("Body", "")]).send().await.unwrap();
+    let redact = app
+        .request(Method::PATCH, uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .form(&[("Body", "")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(redact.status(), StatusCode::OK, "PATCH updates like Twilio's POST");
 
     // Act
-    let patch = app.request(Method::PATCH, uri).basic_auth(&acct.sid, Some(&acct.token)).header("if-match", &stale).form(&[("Status", "canceled")]).send().await.unwrap();
-    let delete = app.request(Method::DELETE, uri).basic_auth(&acct.sid, Some(&acct.token)).header("if-match", &stale).send().await.unwrap();
+    let patch = app
+        .request(Method::PATCH, uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .header("if-match", &stale)
+        .form(&[("Status", "canceled")])
+        .send()
+        .await
+        .unwrap();
+    let delete = app
+        .request(Method::DELETE, uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .header("if-match", &stale)
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     assert_error(patch, StatusCode::PRECONDITION_FAILED, 20412).await;
     assert_error(delete, StatusCode::PRECONDITION_FAILED, 20412).await;
     assert_eq!(app.get_as(&acct, uri).await.status(), StatusCode::OK, "the message still exists");
     let fresh = header(app.get_as(&acct, uri).await.headers(), "etag").to_owned();
-    let delete = app.request(Method::DELETE, uri).basic_auth(&acct.sid, Some(&acct.token)).header("if-match", &fresh).send().await.unwrap();
+    let delete = app
+        .request(Method::DELETE, uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .header("if-match", &fresh)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(delete.status(), StatusCode::NO_CONTENT);
 }
 
@@ -420,13 +669,24 @@ async fn two_clients_updating_with_the_same_etag_one_wins_and_the_other_gets_412
     let message = scheduled_message(&app, &acct).await;
     let uri = message["uri"].as_str().unwrap().to_owned();
     let etag = header(app.get_as(&acct, &uri).await.headers(), "etag").to_owned();
-    let other_client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let other_client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let update = |client: &reqwest::Client, form: &'static [(&'static str, &'static str)]| {
-        client.post(app.url(&uri)).basic_auth(&acct.sid, Some(&acct.token)).header("if-match", &etag).form(form).send()
+        client
+            .post(app.url(&uri))
+            .basic_auth(&acct.sid, Some(&acct.token))
+            .header("if-match", &etag)
+            .form(form)
+            .send()
     };
 
     // Act: one redacts, the other cancels, both from the same read.
-    let (a, b) = tokio::join!(update(&app.client, &[("Body", "")]), update(&other_client, &[("Status", "canceled")]));
+    let (a, b) = tokio::join!(
+        update(&app.client, &[("Body", "")]),
+        update(&other_client, &[("Status", "canceled")])
+    );
 
     // Assert
     let (a, b) = (a.unwrap(), b.unwrap());
@@ -436,9 +696,17 @@ async fn two_clients_updating_with_the_same_etag_one_wins_and_the_other_gets_412
     let winner_redacted = a.status() == StatusCode::OK;
     let now: Value = app.get_as(&acct, &uri).await.json().await.unwrap();
     if winner_redacted {
-        assert_eq!((now["body"].as_str(), now["status"].as_str()), (Some(""), Some("scheduled")), "{now}");
+        assert_eq!(
+            (now["body"].as_str(), now["status"].as_str()),
+            (Some(""), Some("scheduled")),
+            "{now}"
+        );
     } else {
-        assert_eq!((now["body"].as_str(), now["status"].as_str()), (Some("hi"), Some("canceled")), "{now}");
+        assert_eq!(
+            (now["body"].as_str(), now["status"].as_str()),
+            (Some("hi"), Some("canceled")),
+            "{now}"
+        );
     }
 }
 
@@ -463,7 +731,10 @@ async fn an_unsupported_request_body_type_is_415_with_accept_post() {
 
         // Assert
         let accept_post = header(res.headers(), "accept-post").to_owned();
-        assert!(accept_post.contains("application/x-www-form-urlencoded") && accept_post.contains("application/json"), "{uri}: Accept-Post {accept_post:?}");
+        assert!(
+            accept_post.contains("application/x-www-form-urlencoded") && accept_post.contains("application/json"),
+            "{uri}: Accept-Post {accept_post:?}"
+        );
         assert_error(res, StatusCode::UNSUPPORTED_MEDIA_TYPE, 20415).await;
     }
     let list: Value = app.get_as(&acct, &messages).await.json().await.unwrap();
@@ -505,7 +776,13 @@ async fn a_body_over_the_limit_is_413() {
     let big = "x".repeat(2000);
 
     // Act
-    let form = app.post_form_as(&acct, &messages, &[("To", "+15005550006"), ("From", "+15005550010"), ("Body", &big)]).await;
+    let form = app
+        .post_form_as(
+            &acct,
+            &messages,
+            &[("To", "+15005550006"), ("From", "+15005550010"), ("Body", &big)],
+        )
+        .await;
     let keyed = app
         .request(Method::POST, &messages)
         .basic_auth(&acct.sid, Some(&acct.token))
@@ -514,7 +791,13 @@ async fn a_body_over_the_limit_is_413() {
         .send()
         .await
         .unwrap();
-    let small = app.post_form_as(&acct, &messages, &[("To", "+15005550006"), ("From", "+15005550010"), ("Body", "hi")]).await;
+    let small = app
+        .post_form_as(
+            &acct,
+            &messages,
+            &[("To", "+15005550006"), ("From", "+15005550010"), ("Body", "hi")],
+        )
+        .await;
 
     // Assert
     assert_error(form, StatusCode::PAYLOAD_TOO_LARGE, 20413).await;
@@ -527,10 +810,17 @@ async fn an_unknown_uri_is_404_in_the_error_shape_and_more_info_resolves() {
     // Arrange
     let app = spawn_app().await;
     let acct = app.create_account("lost").await;
-    let message = app.send_message(&acct, &[("To", "+15005550006"), ("From", "+15005550010"), ("Body", "hi")]).await;
+    let message = app
+        .send_message(&acct, &[("To", "+15005550006"), ("From", "+15005550010"), ("Body", "hi")])
+        .await;
     let uri = message["uri"].as_str().unwrap();
     wait_until_deletable(&app, &acct, uri).await;
-    let deleted = app.request(Method::DELETE, uri).basic_auth(&acct.sid, Some(&acct.token)).send().await.unwrap();
+    let deleted = app
+        .request(Method::DELETE, uri)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 
     // Act
@@ -558,20 +848,41 @@ async fn a_request_id_is_echoed_when_sent_and_generated_otherwise() {
     let app = spawn_app().await;
 
     // Act
-    let echoed = app.request(Method::GET, "/").header("x-request-id", "trace-42.abc_DEF").send().await.unwrap();
+    let echoed = app
+        .request(Method::GET, "/")
+        .header("x-request-id", "trace-42.abc_DEF")
+        .send()
+        .await
+        .unwrap();
     let generated = app.get("/").await;
     let generated_too = app.get("/").await;
-    let on_error = app.request(Method::GET, "/there-is-nothing-here").header("x-request-id", "trace-404").send().await.unwrap();
-    let malformed = app.request(Method::GET, "/").header("x-request-id", "has spaces <and> junk").send().await.unwrap();
+    let on_error = app
+        .request(Method::GET, "/there-is-nothing-here")
+        .header("x-request-id", "trace-404")
+        .send()
+        .await
+        .unwrap();
+    let malformed = app
+        .request(Method::GET, "/")
+        .header("x-request-id", "has spaces <and> junk")
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     assert_eq!(header(echoed.headers(), "x-request-id"), "trace-42.abc_DEF");
-    let (a, b) = (header(generated.headers(), "x-request-id"), header(generated_too.headers(), "x-request-id"));
+    let (a, b) = (
+        header(generated.headers(), "x-request-id"),
+        header(generated_too.headers(), "x-request-id"),
+    );
     assert!(!a.is_empty() && !b.is_empty(), "generated ids");
     assert_ne!(a, b, "each request gets its own id");
     assert_eq!(header(on_error.headers(), "x-request-id"), "trace-404", "errors carry it too");
     let replaced = header(malformed.headers(), "x-request-id");
-    assert!(!replaced.is_empty() && replaced != "has spaces <and> junk", "a malformed id is replaced: {replaced:?}");
+    assert!(
+        !replaced.is_empty() && replaced != "has spaces <and> junk",
+        "a malformed id is replaced: {replaced:?}"
+    );
 }
 
 #[tokio::test]
@@ -582,13 +893,22 @@ async fn a_retried_post_with_an_idempotency_key_creates_exactly_one_message_even
     let messages = app.messages_uri(&acct).await;
     let form = [("To", "+15005550006"), ("From", "+15005550010"), ("Body", "hi")];
     let post = |app: &TestApp, form: &[(&str, &str)]| {
-        app.request(Method::POST, &messages).basic_auth(&acct.sid, Some(&acct.token)).header("Idempotency-Key", "key-1").form(form).send()
+        app.request(Method::POST, &messages)
+            .basic_auth(&acct.sid, Some(&acct.token))
+            .header("Idempotency-Key", "key-1")
+            .form(form)
+            .send()
     };
 
     // Act
     let first = post(&app, &form).await.unwrap();
     let second = post(&app, &form).await.unwrap();
-    let different = post(&app, &[("To", "+15005550006"), ("From", "+15005550010"), ("Body", "something else")]).await.unwrap();
+    let different = post(
+        &app,
+        &[("To", "+15005550006"), ("From", "+15005550010"), ("Body", "something else")],
+    )
+    .await
+    .unwrap();
     let app = app.restart().await;
     let after_restart = post(&app, &form).await.unwrap();
 
@@ -607,7 +927,12 @@ async fn a_retried_post_with_an_idempotency_key_creates_exactly_one_message_even
     let err = assert_error(different, StatusCode::UNPROCESSABLE_ENTITY, 20422).await;
     assert!(err["message"].as_str().unwrap().contains("Idempotency-Key"), "{err}");
     let list: Value = app.get_as(&acct, &messages).await.json().await.unwrap();
-    let sids: Vec<&str> = list["messages"].as_array().unwrap().iter().map(|m| m["sid"].as_str().unwrap()).collect();
+    let sids: Vec<&str> = list["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["sid"].as_str().unwrap())
+        .collect();
     assert_eq!(sids, vec![first["sid"].as_str().unwrap()], "exactly one message exists");
 }
 
@@ -623,7 +948,14 @@ async fn an_idempotency_key_belongs_to_its_account() {
     let mut sids = Vec::new();
     for who in [&alice, &bob] {
         let messages = app.messages_uri(who).await;
-        let res = app.request(Method::POST, &messages).basic_auth(&who.sid, Some(&who.token)).header("Idempotency-Key", "shared").form(&form).send().await.unwrap();
+        let res = app
+            .request(Method::POST, &messages)
+            .basic_auth(&who.sid, Some(&who.token))
+            .header("Idempotency-Key", "shared")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
         assert_ne!(header(res.headers(), "idempotent-replayed"), "true");
         sids.push(res.json::<Value>().await.unwrap()["account_sid"].as_str().unwrap().to_owned());
@@ -640,14 +972,33 @@ async fn problem_json_is_given_to_clients_that_ask_for_it() {
     let acct = app.create_account("problem").await;
 
     // Act
-    let not_found = app.request(Method::GET, "/there-is-nothing-here").header("accept", "application/problem+json").send().await.unwrap();
-    let unauthorized = app.request(Method::GET, &acct.uri).header("accept", "application/problem+json").send().await.unwrap();
-    let twilio = app.request(Method::GET, "/there-is-nothing-here").header("accept", "application/json").send().await.unwrap();
+    let not_found = app
+        .request(Method::GET, "/there-is-nothing-here")
+        .header("accept", "application/problem+json")
+        .send()
+        .await
+        .unwrap();
+    let unauthorized = app
+        .request(Method::GET, &acct.uri)
+        .header("accept", "application/problem+json")
+        .send()
+        .await
+        .unwrap();
+    let twilio = app
+        .request(Method::GET, "/there-is-nothing-here")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     for (res, status, code) in [(not_found, 404, 20404), (unauthorized, 401, 20003)] {
         assert_eq!(res.status().as_u16(), status);
-        assert!(content_type(res.headers()).starts_with("application/problem+json"), "{}", content_type(res.headers()));
+        assert!(
+            content_type(res.headers()).starts_with("application/problem+json"),
+            "{}",
+            content_type(res.headers())
+        );
         let body: Value = res.json().await.unwrap();
         assert!(body["type"].is_string(), "{body}");
         assert!(body["title"].is_string(), "{body}");
@@ -657,7 +1008,10 @@ async fn problem_json_is_given_to_clients_that_ask_for_it() {
     }
     assert!(content_type(twilio.headers()).starts_with("application/json"));
     let body: Value = twilio.json().await.unwrap();
-    assert!(!(body.get("type").is_some() && body.get("title").is_some()), "the Twilio shape never has type + title: {body}");
+    assert!(
+        !(body.get("type").is_some() && body.get("title").is_some()),
+        "the Twilio shape never has type + title: {body}"
+    );
 }
 
 #[tokio::test]
@@ -678,7 +1032,9 @@ async fn over_the_rate_limit_is_429_with_retry_after() {
 
     // Assert
     assert_eq!(remaining, vec![2, 1, 0]);
-    let retry_after = header(refused.headers(), "retry-after").parse::<u64>().expect("Retry-After in seconds");
+    let retry_after = header(refused.headers(), "retry-after")
+        .parse::<u64>()
+        .expect("Retry-After in seconds");
     assert!(retry_after >= 1);
     assert_eq!(header(refused.headers(), "x-ratelimit-remaining"), "0");
     assert_error(refused, StatusCode::TOO_MANY_REQUESTS, 20429).await;
@@ -746,18 +1102,63 @@ async fn tour() -> (TestApp, TestAccount, Vec<Target>) {
     let acct = app.create_account("tourist").await;
     let root = app.root().await;
     let sessions = rel(&root, "sessions");
-    let res = app.request(Method::POST, &sessions).basic_auth(&acct.sid, Some(&acct.token)).send().await.unwrap();
+    let res = app
+        .request(Method::POST, &sessions)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let session: Value = res.json().await.unwrap();
     let message = scheduled_message(&app, &acct).await;
     let messages = app.messages_uri(&acct).await;
     let who = Some(acct.clone());
     let targets = vec![
-        Target { name: "root", uri: root["uri"].as_str().unwrap().into(), who: None, item: false, items: None, templates: &["sign-in", "create-account"], also_allows: &[] },
-        Target { name: "account", uri: acct.uri.clone(), who: who.clone(), item: true, items: None, templates: &["update"], also_allows: &["POST"] },
-        Target { name: "accounts", uri: rel(&root, "accounts"), who: who.clone(), item: false, items: Some("accounts"), templates: &["default"], also_allows: &["POST"] },
-        Target { name: "sessions", uri: sessions, who: who.clone(), item: false, items: Some("sessions"), templates: &["sign-in"], also_allows: &["POST"] },
-        Target { name: "session", uri: session["uri"].as_str().unwrap().into(), who: who.clone(), item: true, items: None, templates: &["sign-out"], also_allows: &["DELETE"] },
+        Target {
+            name: "root",
+            uri: root["uri"].as_str().unwrap().into(),
+            who: None,
+            item: false,
+            items: None,
+            templates: &["sign-in", "create-account"],
+            also_allows: &[],
+        },
+        Target {
+            name: "account",
+            uri: acct.uri.clone(),
+            who: who.clone(),
+            item: true,
+            items: None,
+            templates: &["update"],
+            also_allows: &["POST"],
+        },
+        Target {
+            name: "accounts",
+            uri: rel(&root, "accounts"),
+            who: who.clone(),
+            item: false,
+            items: Some("accounts"),
+            templates: &["default"],
+            also_allows: &["POST"],
+        },
+        Target {
+            name: "sessions",
+            uri: sessions,
+            who: who.clone(),
+            item: false,
+            items: Some("sessions"),
+            templates: &["sign-in"],
+            also_allows: &["POST"],
+        },
+        Target {
+            name: "session",
+            uri: session["uri"].as_str().unwrap().into(),
+            who: who.clone(),
+            item: true,
+            items: None,
+            templates: &["sign-out"],
+            also_allows: &["DELETE"],
+        },
         Target {
             name: "message",
             uri: message["uri"].as_str().unwrap().into(),
@@ -767,17 +1168,36 @@ async fn tour() -> (TestApp, TestAccount, Vec<Target>) {
             templates: &["redact", "cancel", "delete", "feedback"],
             also_allows: &["POST", "DELETE"],
         },
-        Target { name: "messages", uri: messages, who, item: false, items: Some("messages"), templates: &["default"], also_allows: &["POST"] },
+        Target {
+            name: "messages",
+            uri: messages,
+            who,
+            item: false,
+            items: Some("messages"),
+            templates: &["default"],
+            also_allows: &["POST"],
+        },
     ];
     (app, acct, targets)
 }
 
 /// Sends a message scheduled a day ahead, so its state (and ETag) stays put while a test runs.
 async fn scheduled_message(app: &TestApp, who: &TestAccount) -> Value {
-    let send_at = (time::OffsetDateTime::now_utc() + time::Duration::days(1)).replace_nanosecond(0).unwrap();
+    let send_at = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .replace_nanosecond(0)
+        .unwrap();
     let send_at = send_at.format(&time::format_description::well_known::Rfc3339).unwrap();
     let m = app
-        .send_message(who, &[("To", "+15005550006"), ("From", "+15005550010"), ("Body", "hi"), ("SendAt", &send_at), ("ScheduleType", "fixed")])
+        .send_message(
+            who,
+            &[
+                ("To", "+15005550006"),
+                ("From", "+15005550010"),
+                ("Body", "hi"),
+                ("SendAt", &send_at),
+                ("ScheduleType", "fixed"),
+            ],
+        )
         .await;
     assert_eq!(m["status"], "scheduled", "{m}");
     m
@@ -828,5 +1248,9 @@ fn content_type(h: &HeaderMap) -> &str {
 }
 
 fn methods(allow: &str) -> Vec<String> {
-    allow.split(',').map(|m| m.trim().to_ascii_uppercase()).filter(|m| !m.is_empty()).collect()
+    allow
+        .split(',')
+        .map(|m| m.trim().to_ascii_uppercase())
+        .filter(|m| !m.is_empty())
+        .collect()
 }

@@ -2,8 +2,8 @@
 //! port), reached from `/` by relation names only. One binary; one module per area.
 mod helpers;
 
-mod foundation;
-mod messages;
-mod dispatch;
 mod accounts_sessions;
+mod dispatch;
+mod foundation;
 mod http_semantics;
+mod messages;

@@ -22,7 +22,9 @@ async fn creating_a_message_answers_201_with_location_and_a_queued_outbound_mess
     let acct = app.create_account("sender").await;
     let messages = app.messages_uri(&acct).await;
     // Act
-    let res = app.post_form_as(&acct, &messages, &[("To", TO), ("From", FROM), ("Body", "Hello there")]).await;
+    let res = app
+        .post_form_as(&acct, &messages, &[("To", TO), ("From", FROM), ("Body", "Hello there")])
+        .await;
     // Assert
     assert_eq!(res.status(), StatusCode::CREATED);
     let headers = res.headers().clone();
@@ -40,7 +42,10 @@ async fn creating_a_message_answers_201_with_location_and_a_queued_outbound_mess
     assert_eq!(body["num_media"], json!("0"), "num_media is a string");
     let sid = body["sid"].as_str().unwrap();
     assert!(sid.starts_with("SM") && sid.len() == 34, "sid {sid}");
-    assert!(sid[2..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "sid {sid}");
+    assert!(
+        sid[2..].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+        "sid {sid}"
+    );
     for field in ["date_created", "date_updated"] {
         assert!(is_rfc2822(&body[field]), "{field} is RFC 2822: {}", body[field]);
     }
@@ -87,16 +92,56 @@ async fn every_create_validation_error_answers_400_with_twilios_code() {
         ("From not E.164", vec![("To", TO), ("From", "not a number"), ("Body", "x")], 21212),
         ("no Body and no MediaUrl", vec![("To", TO), ("From", FROM)], 21602),
         ("empty Body and no MediaUrl", vec![("To", TO), ("From", FROM), ("Body", "")], 21602),
-        ("body of 1601 characters", vec![("To", TO), ("From", FROM), ("Body", long.as_str())], 21617),
-        ("magic To +15005550001", vec![("To", "+15005550001"), ("From", FROM), ("Body", "x")], 21211),
-        ("magic To +15005550002", vec![("To", "+15005550002"), ("From", FROM), ("Body", "x")], 21612),
-        ("magic To +15005550003", vec![("To", "+15005550003"), ("From", FROM), ("Body", "x")], 21408),
-        ("magic To +15005550004", vec![("To", "+15005550004"), ("From", FROM), ("Body", "x")], 21610),
-        ("magic To +15005550009", vec![("To", "+15005550009"), ("From", FROM), ("Body", "x")], 21614),
-        ("magic From +15005550001", vec![("To", TO), ("From", "+15005550001"), ("Body", "x")], 21212),
-        ("magic From +15005550007", vec![("To", TO), ("From", "+15005550007"), ("Body", "x")], 21606),
-        ("magic From +15005550008", vec![("To", TO), ("From", "+15005550008"), ("Body", "x")], 21611),
-        ("StatusCallback not http", vec![("To", TO), ("From", FROM), ("Body", "x"), ("StatusCallback", "ftp://x")], 21609),
+        (
+            "body of 1601 characters",
+            vec![("To", TO), ("From", FROM), ("Body", long.as_str())],
+            21617,
+        ),
+        (
+            "magic To +15005550001",
+            vec![("To", "+15005550001"), ("From", FROM), ("Body", "x")],
+            21211,
+        ),
+        (
+            "magic To +15005550002",
+            vec![("To", "+15005550002"), ("From", FROM), ("Body", "x")],
+            21612,
+        ),
+        (
+            "magic To +15005550003",
+            vec![("To", "+15005550003"), ("From", FROM), ("Body", "x")],
+            21408,
+        ),
+        (
+            "magic To +15005550004",
+            vec![("To", "+15005550004"), ("From", FROM), ("Body", "x")],
+            21610,
+        ),
+        (
+            "magic To +15005550009",
+            vec![("To", "+15005550009"), ("From", FROM), ("Body", "x")],
+            21614,
+        ),
+        (
+            "magic From +15005550001",
+            vec![("To", TO), ("From", "+15005550001"), ("Body", "x")],
+            21212,
+        ),
+        (
+            "magic From +15005550007",
+            vec![("To", TO), ("From", "+15005550007"), ("Body", "x")],
+            21606,
+        ),
+        (
+            "magic From +15005550008",
+            vec![("To", TO), ("From", "+15005550008"), ("Body", "x")],
+            21611,
+        ),
+        (
+            "StatusCallback not http",
+            vec![("To", TO), ("From", FROM), ("Body", "x"), ("StatusCallback", "ftp://x")],
+            21609,
+        ),
     ];
     for (case, form, code) in cases {
         // Act
@@ -127,12 +172,23 @@ async fn num_segments_counts_gsm7_at_160_and_ucs2_at_70_characters() {
     // Arrange
     let app = spawn_app().await;
     let acct = app.create_account("segments").await;
-    let cases = [("a".repeat(160), "1"), ("a".repeat(161), "2"), ("ж".repeat(70), "1"), ("ж".repeat(71), "2")];
+    let cases = [
+        ("a".repeat(160), "1"),
+        ("a".repeat(161), "2"),
+        ("ж".repeat(70), "1"),
+        ("ж".repeat(71), "2"),
+    ];
     for (body, expected) in cases {
         // Act
         let created = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", &body)]).await;
         // Assert
-        assert_eq!(created["num_segments"], json!(expected), "{} chars of {:?}", body.chars().count(), body.chars().next());
+        assert_eq!(
+            created["num_segments"],
+            json!(expected),
+            "{} chars of {:?}",
+            body.chars().count(),
+            body.chars().next()
+        );
     }
 }
 
@@ -163,7 +219,9 @@ async fn the_list_is_newest_first_and_carries_twilios_paging_keys_and_meta_key()
     let acct = app.create_account("list").await;
     let mut sids = Vec::new();
     for i in 0..3 {
-        let m = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", &format!("message {i}"))]).await;
+        let m = app
+            .send_message(&acct, &[("To", TO), ("From", FROM), ("Body", &format!("message {i}"))])
+            .await;
         sids.push(m["sid"].as_str().unwrap().to_owned());
     }
     let messages = app.messages_uri(&acct).await;
@@ -174,7 +232,16 @@ async fn the_list_is_newest_first_and_carries_twilios_paging_keys_and_meta_key()
     sids.reverse();
     assert_eq!(sids_of(&body, "messages"), sids, "newest first");
     assert_eq!(body["meta"]["key"], "messages");
-    for key in ["page", "page_size", "start", "end", "first_page_uri", "next_page_uri", "previous_page_uri", "uri"] {
+    for key in [
+        "page",
+        "page_size",
+        "start",
+        "end",
+        "first_page_uri",
+        "next_page_uri",
+        "previous_page_uri",
+        "uri",
+    ] {
         assert!(body.get(key).is_some(), "list lacks {key}: {body}");
     }
     assert_eq!(body["page"], 0);
@@ -183,7 +250,10 @@ async fn the_list_is_newest_first_and_carries_twilios_paging_keys_and_meta_key()
     assert!(body["previous_page_uri"].is_null());
     assert!(body["first_page_uri"].is_string());
     for item in body["messages"].as_array().unwrap() {
-        assert!(item["uri"].is_string() && item["subresource_uris"]["media"].is_string(), "item {item}");
+        assert!(
+            item["uri"].is_string() && item["subresource_uris"]["media"].is_string(),
+            "item {item}"
+        );
     }
     assert_hypermedia(&headers, &body);
     assert_eq!(link(&headers, "first").as_deref(), body["first_page_uri"].as_str());
@@ -194,14 +264,25 @@ async fn the_list_filters_by_to_and_from() {
     // Arrange
     let app = spawn_app().await;
     let acct = app.create_account("filters").await;
-    let a = app.send_message(&acct, &[("To", "+15551110001"), ("From", "+15552220001"), ("Body", "a")]).await;
-    let b = app.send_message(&acct, &[("To", "+15551110002"), ("From", "+15552220001"), ("Body", "b")]).await;
-    let c = app.send_message(&acct, &[("To", "+15551110001"), ("From", "+15552220002"), ("Body", "c")]).await;
+    let a = app
+        .send_message(&acct, &[("To", "+15551110001"), ("From", "+15552220001"), ("Body", "a")])
+        .await;
+    let b = app
+        .send_message(&acct, &[("To", "+15551110002"), ("From", "+15552220001"), ("Body", "b")])
+        .await;
+    let c = app
+        .send_message(&acct, &[("To", "+15551110001"), ("From", "+15552220002"), ("Body", "c")])
+        .await;
     let messages = app.messages_uri(&acct).await;
     // Act
     let by_to = get_json(&app, &acct, &with_query(&app, &messages, &[("To", "+15551110001")])).await;
     let by_from = get_json(&app, &acct, &with_query(&app, &messages, &[("From", "+15552220001")])).await;
-    let by_both = get_json(&app, &acct, &with_query(&app, &messages, &[("To", "+15551110001"), ("From", "+15552220002")])).await;
+    let by_both = get_json(
+        &app,
+        &acct,
+        &with_query(&app, &messages, &[("To", "+15551110001"), ("From", "+15552220002")]),
+    )
+    .await;
     // Assert
     assert_eq!(by_to.0, StatusCode::OK);
     assert_eq!(sids_of(&by_to.2, "messages"), vec![sid_of(&c), sid_of(&a)]);
@@ -215,7 +296,18 @@ async fn the_list_filters_by_date_sent_once_a_message_went_out() {
     let app = spawn_app().await;
     let acct = app.create_account("date sent").await;
     let sent = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "goes now")]).await;
-    let later = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "goes later"), ("SendAt", &send_at_in(3600)), ("ScheduleType", "fixed")]).await;
+    let later = app
+        .send_message(
+            &acct,
+            &[
+                ("To", TO),
+                ("From", FROM),
+                ("Body", "goes later"),
+                ("SendAt", &send_at_in(3600)),
+                ("ScheduleType", "fixed"),
+            ],
+        )
+        .await;
     assert_eq!(later["status"], "scheduled");
     let delivered = wait_for_status(&app, &acct, &uri_of(&sent), &["delivered"], Duration::from_secs(10)).await;
     let date_sent = delivered["date_sent"].as_str().expect("date_sent is set once delivered");
@@ -243,7 +335,10 @@ async fn a_page_size_out_of_range_answers_400() {
         let (status, _, body) = get_json(&app, &acct, &with_query(&app, &messages, &[("PageSize", bad)])).await;
         // Assert
         assert_eq!(status, StatusCode::BAD_REQUEST, "PageSize={bad}");
-        assert!(body["message"].as_str().unwrap_or("").contains("PageSize"), "clear message for {bad}: {body}");
+        assert!(
+            body["message"].as_str().unwrap_or("").contains("PageSize"),
+            "clear message for {bad}: {body}"
+        );
     }
     let (status, _, body) = get_json(&app, &acct, &with_query(&app, &messages, &[("PageSize", "1000")])).await;
     assert_eq!(status, StatusCode::OK);
@@ -256,7 +351,8 @@ async fn previous_page_uri_leads_back_to_the_items_of_the_page_before() {
     let app = spawn_app().await;
     let acct = app.create_account("prev").await;
     for i in 0..10 {
-        app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", &format!("m{i}"))]).await;
+        app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", &format!("m{i}"))])
+            .await;
     }
     let messages = app.messages_uri(&acct).await;
     let (_, h1, page1) = get_json(&app, &acct, &with_query(&app, &messages, &[("PageSize", "3")])).await;
@@ -301,7 +397,13 @@ async fn walking_next_page_uri_sees_each_of_1000_messages_exactly_once_while_new
     let stop = Arc::new(AtomicBool::new(false));
     let created_meanwhile = Arc::new(AtomicUsize::new(0));
     let writer = {
-        let (client, uri, acct, stop, n) = (app.client.clone(), messages.clone(), acct.clone(), stop.clone(), created_meanwhile.clone());
+        let (client, uri, acct, stop, n) = (
+            app.client.clone(),
+            messages.clone(),
+            acct.clone(),
+            stop.clone(),
+            created_meanwhile.clone(),
+        );
         tokio::spawn(async move {
             while !stop.load(Ordering::SeqCst) {
                 create_with(&client, &uri, &acct, "newcomer").await;
@@ -334,7 +436,10 @@ async fn walking_next_page_uri_sees_each_of_1000_messages_exactly_once_while_new
     stop.store(true, Ordering::SeqCst);
     writer.await.unwrap();
     // Assert
-    assert!(created_meanwhile.load(Ordering::SeqCst) > 1, "messages were created during the walk");
+    assert!(
+        created_meanwhile.load(Ordering::SeqCst) > 1,
+        "messages were created during the walk"
+    );
     for sid in &existing {
         assert_eq!(seen.get(sid), Some(&1), "{sid} seen {:?} times", seen.get(sid));
     }
@@ -369,7 +474,9 @@ async fn paging_links_keep_the_filters() {
     let mut wanted = Vec::new();
     for i in 0..5 {
         let to = if i % 2 == 0 { "+15551110001" } else { "+15551110002" };
-        let m = app.send_message(&acct, &[("To", to), ("From", FROM), ("Body", &format!("m{i}"))]).await;
+        let m = app
+            .send_message(&acct, &[("To", to), ("From", FROM), ("Body", &format!("m{i}"))])
+            .await;
         if i % 2 == 0 {
             wanted.push(sid_of(&m));
         }
@@ -408,7 +515,13 @@ async fn the_messages_collection_is_reached_from_the_root_the_account_and_a_sess
     assert_eq!(from_session, from_root);
     // The session's token works on it too.
     let token = session["token"].as_str().expect("token in the 201");
-    let res = app.request(Method::POST, &from_session).bearer_auth(token).form(&[("To", TO), ("From", FROM), ("Body", "by session")]).send().await.unwrap();
+    let res = app
+        .request(Method::POST, &from_session)
+        .bearer_auth(token)
+        .form(&[("To", TO), ("From", FROM), ("Body", "by session")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 
@@ -417,11 +530,25 @@ async fn the_cancel_action_is_offered_only_while_the_message_can_be_canceled() {
     // Arrange
     let app = spawn_app().await;
     let acct = app.create_account("templates").await;
-    let scheduled = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "later"), ("SendAt", &send_at_in(3600)), ("ScheduleType", "fixed")]).await;
+    let scheduled = app
+        .send_message(
+            &acct,
+            &[
+                ("To", TO),
+                ("From", FROM),
+                ("Body", "later"),
+                ("SendAt", &send_at_in(3600)),
+                ("ScheduleType", "fixed"),
+            ],
+        )
+        .await;
     let now = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "now")]).await;
     wait_for_status(&app, &acct, &uri_of(&now), &["delivered"], Duration::from_secs(10)).await;
     let forms = |uri: String| {
-        app.request(Method::GET, &uri).basic_auth(&acct.sid, Some(&acct.token)).header("Accept", "application/prs.hal-forms+json").send()
+        app.request(Method::GET, &uri)
+            .basic_auth(&acct.sid, Some(&acct.token))
+            .header("Accept", "application/prs.hal-forms+json")
+            .send()
     };
     // Act
     let waiting: Value = forms(uri_of(&scheduled)).await.unwrap().json().await.unwrap();
@@ -429,7 +556,11 @@ async fn the_cancel_action_is_offered_only_while_the_message_can_be_canceled() {
     // Assert
     let has_cancel = |v: &Value| {
         v["_templates"].as_object().is_some_and(|t| {
-            t.values().any(|t| t["properties"].as_array().is_some_and(|p| p.iter().any(|p| p["name"] == "Status" && p["value"] == "canceled")))
+            t.values().any(|t| {
+                t["properties"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p["name"] == "Status" && p["value"] == "canceled"))
+            })
         })
     };
     assert!(has_cancel(&waiting), "a scheduled message offers cancel: {waiting}");
@@ -466,7 +597,18 @@ async fn a_scheduled_message_can_be_canceled() {
     // Arrange
     let app = spawn_app().await;
     let acct = app.create_account("cancel").await;
-    let created = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "later"), ("SendAt", &send_at_in(3600)), ("ScheduleType", "fixed")]).await;
+    let created = app
+        .send_message(
+            &acct,
+            &[
+                ("To", TO),
+                ("From", FROM),
+                ("Body", "later"),
+                ("SendAt", &send_at_in(3600)),
+                ("ScheduleType", "fixed"),
+            ],
+        )
+        .await;
     assert_eq!(created["status"], "scheduled");
     let uri = uri_of(&created);
     // Act
@@ -476,7 +618,11 @@ async fn a_scheduled_message_can_be_canceled() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "canceled");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(get_json(&app, &acct, &uri).await.2["status"], "canceled", "the dispatcher leaves it alone");
+    assert_eq!(
+        get_json(&app, &acct, &uri).await.2["status"],
+        "canceled",
+        "the dispatcher leaves it alone"
+    );
 }
 
 #[tokio::test]
@@ -501,7 +647,18 @@ async fn invalid_updates_answer_400_with_30400() {
     // Arrange
     let app = spawn_app().await;
     let acct = app.create_account("bad updates").await;
-    let created = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "keep me"), ("SendAt", &send_at_in(3600)), ("ScheduleType", "fixed")]).await;
+    let created = app
+        .send_message(
+            &acct,
+            &[
+                ("To", TO),
+                ("From", FROM),
+                ("Body", "keep me"),
+                ("SendAt", &send_at_in(3600)),
+                ("ScheduleType", "fixed"),
+            ],
+        )
+        .await;
     let uri = uri_of(&created);
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("redact and cancel together", vec![("Body", ""), ("Status", "canceled")]),
@@ -527,14 +684,23 @@ async fn deleting_a_message_answers_204_and_removes_it_with_its_media() {
     let app = spawn_app().await;
     let acct = app.create_account("delete").await;
     let created = app
-        .send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "bye"), ("MediaUrl", "https://example.com/a.png")])
+        .send_message(
+            &acct,
+            &[
+                ("To", TO),
+                ("From", FROM),
+                ("Body", "bye"),
+                ("MediaUrl", "https://example.com/a.png"),
+            ],
+        )
         .await;
     let uri = uri_of(&created);
     wait_for_status(&app, &acct, &uri, &["delivered"], Duration::from_secs(10)).await;
     let media_list = rel(&created, "media");
     let media = get_json(&app, &acct, &media_list).await.2;
     let media_uri = media["media_list"][0]["uri"].as_str().expect("one media item").to_owned();
-    app.post_form_as(&acct, &rel(&created, "feedback"), &[("Outcome", "confirmed")]).await;
+    app.post_form_as(&acct, &rel(&created, "feedback"), &[("Outcome", "confirmed")])
+        .await;
     // Act
     let res = delete_as(&app, &acct, &uri).await;
     // Assert
@@ -545,7 +711,11 @@ async fn deleting_a_message_answers_204_and_removes_it_with_its_media() {
     assert_eq!(get_json(&app, &acct, &rel(&created, "feedback")).await.0, StatusCode::NOT_FOUND);
     let list = get_json(&app, &acct, &app.messages_uri(&acct).await).await.2;
     assert!(!sids_of(&list, "messages").contains(&sid_of(&created)));
-    assert_eq!(delete_as(&app, &acct, &uri).await.status(), StatusCode::NOT_FOUND, "a second delete");
+    assert_eq!(
+        delete_as(&app, &acct, &uri).await.status(),
+        StatusCode::NOT_FOUND,
+        "a second delete"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -560,7 +730,13 @@ async fn media_urls_become_media_items_that_can_be_listed_fetched_and_deleted() 
     let created = app
         .send_message(
             &acct,
-            &[("To", TO), ("From", FROM), ("Body", "pics"), ("MediaUrl", "https://example.com/a.png"), ("MediaUrl", "https://example.com/b.jpg")],
+            &[
+                ("To", TO),
+                ("From", FROM),
+                ("Body", "pics"),
+                ("MediaUrl", "https://example.com/a.png"),
+                ("MediaUrl", "https://example.com/b.jpg"),
+            ],
         )
         .await;
     assert_eq!(created["num_media"], json!("2"));
@@ -602,14 +778,20 @@ async fn feedback_is_404_until_given_then_201_and_fetchable() {
     // Arrange
     let app = spawn_app().await;
     let acct = app.create_account("feedback").await;
-    let created = app.send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "did you get it?")]).await;
+    let created = app
+        .send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "did you get it?")])
+        .await;
     let feedback = rel(&created, "feedback");
     // Act / Assert: nothing yet.
     assert_eq!(get_json(&app, &acct, &feedback).await.0, StatusCode::NOT_FOUND);
     // A bad outcome.
     let res = app.post_form_as(&acct, &feedback, &[("Outcome", "bad")]).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(get_json(&app, &acct, &feedback).await.0, StatusCode::NOT_FOUND, "a bad outcome records nothing");
+    assert_eq!(
+        get_json(&app, &acct, &feedback).await.0,
+        StatusCode::NOT_FOUND,
+        "a bad outcome records nothing"
+    );
     // A good one.
     let res = app.post_form_as(&acct, &feedback, &[("Outcome", "confirmed")]).await;
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -633,21 +815,47 @@ async fn another_account_cannot_see_update_or_delete_my_messages() {
     let app = spawn_app().await;
     let me = app.create_account("me").await;
     let other = app.create_account("other").await;
-    let mine = app.send_message(&me, &[("To", TO), ("From", FROM), ("Body", "private"), ("MediaUrl", "https://example.com/a.png")]).await;
+    let mine = app
+        .send_message(
+            &me,
+            &[
+                ("To", TO),
+                ("From", FROM),
+                ("Body", "private"),
+                ("MediaUrl", "https://example.com/a.png"),
+            ],
+        )
+        .await;
     let uri = uri_of(&mine);
     let my_messages = app.messages_uri(&me).await;
     // Act / Assert
     let (status, _, body) = get_json(&app, &other, &uri).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(!body.to_string().contains("private"), "no data leaks: {body}");
-    assert_eq!(app.post_form_as(&other, &uri, &[("Body", "")]).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(app.post_form_as(&other, &uri, &[("Status", "canceled")]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.post_form_as(&other, &uri, &[("Body", "")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post_form_as(&other, &uri, &[("Status", "canceled")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(delete_as(&app, &other, &uri).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(get_json(&app, &other, &my_messages).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(app.post_form_as(&other, &my_messages, &[("To", TO), ("From", FROM), ("Body", "x")]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.post_form_as(&other, &my_messages, &[("To", TO), ("From", FROM), ("Body", "x")])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(get_json(&app, &other, &rel(&mine, "media")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(get_json(&app, &other, &rel(&mine, "feedback")).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(app.post_form_as(&other, &rel(&mine, "feedback"), &[("Outcome", "confirmed")]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.post_form_as(&other, &rel(&mine, "feedback"), &[("Outcome", "confirmed")])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
     // Mine is untouched, and the other account's own list is empty.
     let still = get_json(&app, &me, &uri).await.2;
     assert_eq!(still["body"], "private");
@@ -672,7 +880,11 @@ pub async fn get_json(app: &TestApp, who: &TestAccount, uri: &str) -> (StatusCod
 
 /// DELETE with Basic credentials.
 pub async fn delete_as(app: &TestApp, who: &TestAccount, uri: &str) -> reqwest::Response {
-    app.request(Method::DELETE, uri).basic_auth(&who.sid, Some(&who.token)).send().await.unwrap()
+    app.request(Method::DELETE, uri)
+        .basic_auth(&who.sid, Some(&who.token))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A representation's own `uri`.
@@ -687,7 +899,12 @@ pub fn sid_of(body: &Value) -> String {
 
 /// The sids of a collection page's items under `key`.
 pub fn sids_of(page: &Value, key: &str) -> Vec<String> {
-    page[key].as_array().unwrap_or_else(|| panic!("no {key} in {page}")).iter().map(sid_of).collect()
+    page[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {key} in {page}"))
+        .iter()
+        .map(sid_of)
+        .collect()
 }
 
 /// A URI the server gave, with query parameters added (as a client adds `PageSize` or filters).
@@ -699,7 +916,8 @@ pub fn with_query(app: &TestApp, uri: &str, pairs: &[(&str, &str)]) -> String {
 
 /// True for a Twilio-style RFC 2822 date string.
 pub fn is_rfc2822(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc2822).is_ok() && s.ends_with("+0000"))
+    v.as_str()
+        .is_some_and(|s| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc2822).is_ok() && s.ends_with("+0000"))
 }
 
 /// Parses an RFC 2822 date string.
@@ -710,7 +928,8 @@ pub fn parse_rfc2822(s: &str) -> time::OffsetDateTime {
 /// A `SendAt` value `secs` seconds from now, as the Twilio libraries write it.
 pub fn send_at_in(secs: i64) -> String {
     let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(secs);
-    at.format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z")).unwrap()
+    at.format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+        .unwrap()
 }
 
 /// Polls a message until its status is one of `statuses`; panics after `limit`.
@@ -722,7 +941,11 @@ pub async fn wait_for_status(app: &TestApp, who: &TestAccount, uri: &str, status
         if statuses.iter().any(|s| body["status"] == *s) {
             return body;
         }
-        assert!(Instant::now() < deadline, "{uri} did not reach {statuses:?} within {limit:?}; it is {}", body["status"]);
+        assert!(
+            Instant::now() < deadline,
+            "{uri} did not reach {statuses:?} within {limit:?}; it is {}",
+            body["status"]
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
