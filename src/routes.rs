@@ -7,7 +7,7 @@ use crate::hypermedia::link_header;
 use crate::hypermedia::resource::Link;
 use crate::hypermedia::uris;
 use actix_web::http::{header, Method};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder};
 
 /// Headers a cross-origin client may send.
 const ALLOWED_HEADERS: &str =
@@ -36,6 +36,26 @@ fn options(req: &HttpRequest, allow: &str) -> HttpResponse {
         .finish()
 }
 
+/// Registers a GET handler for GET and HEAD together, so no readable resource lacks HEAD.
+trait Readable {
+    fn read<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static;
+}
+
+impl Readable for actix_web::Resource {
+    fn read<F, Args>(self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(web::get().to(handler.clone())).route(web::head().to(handler))
+    }
+}
+
 /// The methods each resource answers (also its `Allow`).
 pub mod allow {
     /// Read-only resources.
@@ -52,90 +72,58 @@ pub mod allow {
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        endpoint(uris::ROOT, "root", allow::READ)
-            .route(web::get().to(root::fetch))
-            .route(web::head().to(root::fetch)),
-    )
-    .service(
-        endpoint(uris::ACCOUNTS, "accounts", allow::COLLECTION)
-            .route(web::get().to(accounts::list))
-            .route(web::head().to(accounts::list))
-            .route(web::post().to(accounts::create)),
-    )
-    .service(
-        endpoint(uris::ACCOUNT, "account", allow::UPDATABLE)
-            .route(web::get().to(accounts::fetch))
-            .route(web::head().to(accounts::fetch))
-            .route(web::post().to(accounts::update))
-            .route(web::put().to(accounts::update))
-            .route(web::patch().to(accounts::update)),
-    )
-    .service(
-        endpoint(uris::SESSIONS, "sessions", allow::COLLECTION)
-            .route(web::get().to(sessions::list))
-            .route(web::head().to(sessions::list))
-            .route(web::post().to(sessions::create)),
-    )
-    .service(
-        endpoint(uris::SESSION, "session", allow::DELETABLE)
-            .route(web::get().to(sessions::fetch))
-            .route(web::head().to(sessions::fetch))
-            .route(web::delete().to(sessions::delete)),
-    )
-    .service(
-        endpoint(uris::MY_MESSAGES, "my-messages", allow::READ)
-            .route(web::get().to(messages::mine))
-            .route(web::head().to(messages::mine)),
-    )
-    .service(
-        endpoint(uris::MESSAGES, "messages", allow::COLLECTION)
-            .route(web::get().to(messages::list))
-            .route(web::head().to(messages::list))
-            .route(web::post().to(messages::create)),
-    )
-    .service(
-        endpoint(uris::MESSAGE, "message", allow::ITEM)
-            .route(web::get().to(messages::fetch))
-            .route(web::head().to(messages::fetch))
-            .route(web::post().to(messages::update))
-            .route(web::put().to(messages::update))
-            .route(web::patch().to(messages::update))
-            .route(web::delete().to(messages::delete)),
-    )
-    .service(
-        endpoint(uris::MEDIA_LIST, "media-list", allow::READ)
-            .route(web::get().to(media::list))
-            .route(web::head().to(media::list)),
-    )
-    .service(
-        endpoint(uris::MEDIA, "media", allow::DELETABLE)
-            .route(web::get().to(media::fetch))
-            .route(web::head().to(media::fetch))
-            .route(web::delete().to(media::delete)),
-    )
-    .service(
-        endpoint(uris::FEEDBACK, "feedback", allow::COLLECTION)
-            .route(web::get().to(feedback::fetch))
-            .route(web::head().to(feedback::fetch))
-            .route(web::post().to(feedback::create)),
-    )
-    .service(
-        endpoint(uris::DOCS, "docs", allow::READ)
-            .route(web::get().to(docs::index))
-            .route(web::head().to(docs::index)),
-    )
-    .service(
-        endpoint(uris::ERROR_DOC, "error-doc", allow::READ)
-            .route(web::get().to(docs::error))
-            .route(web::head().to(docs::error)),
-    )
-    .service(
-        endpoint(uris::DOC_PAGE, "doc-page", allow::READ)
-            .route(web::get().to(docs::page))
-            .route(web::head().to(docs::page)),
-    )
-    .default_service(web::to(not_found));
+    cfg.service(endpoint(uris::ROOT, "root", allow::READ).read(root::fetch))
+        .service(
+            endpoint(uris::ACCOUNTS, "accounts", allow::COLLECTION)
+                .read(accounts::list)
+                .route(web::post().to(accounts::create)),
+        )
+        .service(
+            endpoint(uris::ACCOUNT, "account", allow::UPDATABLE)
+                .read(accounts::fetch)
+                .route(web::post().to(accounts::update))
+                .route(web::put().to(accounts::update))
+                .route(web::patch().to(accounts::update)),
+        )
+        .service(
+            endpoint(uris::SESSIONS, "sessions", allow::COLLECTION)
+                .read(sessions::list)
+                .route(web::post().to(sessions::create)),
+        )
+        .service(
+            endpoint(uris::SESSION, "session", allow::DELETABLE)
+                .read(sessions::fetch)
+                .route(web::delete().to(sessions::delete)),
+        )
+        .service(endpoint(uris::MY_MESSAGES, "my-messages", allow::READ).read(messages::mine))
+        .service(
+            endpoint(uris::MESSAGES, "messages", allow::COLLECTION)
+                .read(messages::list)
+                .route(web::post().to(messages::create)),
+        )
+        .service(
+            endpoint(uris::MESSAGE, "message", allow::ITEM)
+                .read(messages::fetch)
+                .route(web::post().to(messages::update))
+                .route(web::put().to(messages::update))
+                .route(web::patch().to(messages::update))
+                .route(web::delete().to(messages::delete)),
+        )
+        .service(endpoint(uris::MEDIA_LIST, "media-list", allow::READ).read(media::list))
+        .service(
+            endpoint(uris::MEDIA, "media", allow::DELETABLE)
+                .read(media::fetch)
+                .route(web::delete().to(media::delete)),
+        )
+        .service(
+            endpoint(uris::FEEDBACK, "feedback", allow::COLLECTION)
+                .read(feedback::fetch)
+                .route(web::post().to(feedback::create)),
+        )
+        .service(endpoint(uris::DOCS, "docs", allow::READ).read(docs::index))
+        .service(endpoint(uris::ERROR_DOC, "error-doc", allow::READ).read(docs::error))
+        .service(endpoint(uris::DOC_PAGE, "doc-page", allow::READ).read(docs::page))
+        .default_service(web::to(not_found));
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {

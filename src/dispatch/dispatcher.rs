@@ -83,7 +83,7 @@ fn step(conn: &rusqlite::Connection, due: &Due, interval: i64) -> Result<bool, S
         },
         // Final states never have a next step; clear a stray one.
         _ => {
-            conn.execute("UPDATE messages SET next_step_at = NULL WHERE sid = ?1", [m.sid.as_str()])?;
+            store::messages::clear_step(conn, &m.sid)?;
             return Ok(false);
         }
     };

@@ -1,8 +1,7 @@
 //! Feedback on a message's delivery (`Outcome` confirmed / unconfirmed).
-use super::visible_account;
+use super::visible_message;
 use crate::domain::dates;
 use crate::domain::message::OUTCOMES;
-use crate::domain::sid::MessageSid;
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::params::Params;
@@ -15,8 +14,7 @@ use actix_web::web;
 /// The feedback given on a message (404 until some is given).
 pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<Reply, ApiError> {
     let (account, message) = path.into_inner();
-    let account = visible_account(&state, &caller, &account).await?;
-    let message = MessageSid::parse(&message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;
+    let (account, message) = visible_message(&state, &caller, &account, &message).await?;
     let up = uris::message(&account, &message);
     let missing = ApiError::not_found(up.clone()).link("message", up);
     let feedback = state
@@ -35,8 +33,7 @@ pub async fn create(
     params: Params,
 ) -> Result<Reply, ApiError> {
     let (account, message) = path.into_inner();
-    let account = visible_account(&state, &caller, &account).await?;
-    let message = MessageSid::parse(&message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;
+    let (account, message) = visible_message(&state, &caller, &account, &message).await?;
     let outcome = params.get("Outcome").unwrap_or("confirmed").to_owned();
     if !OUTCOMES.contains(&outcome.as_str()) {
         return Err(ApiError::bad_request(format!(

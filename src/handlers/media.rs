@@ -1,7 +1,7 @@
 //! A message's media: list, fetch, delete.
-use super::{requested_uri, visible_account};
+use super::{requested_uri, visible_message};
 use crate::domain::dates;
-use crate::domain::sid::{MediaSid, MessageSid};
+use crate::domain::sid::MediaSid;
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::conditional::IfMatch;
@@ -22,8 +22,7 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<Reply, ApiError> {
     let (account, message) = path.into_inner();
-    let account = visible_account(&state, &caller, &account).await?;
-    let message = MessageSid::parse(&message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;
+    let (account, message) = visible_message(&state, &caller, &account, &message).await?;
     let q = Params::from_query(&req)?;
     let page = paging::parse(&q)?;
     let (a, m, window) = (account.clone(), message.clone(), page.window);
@@ -48,8 +47,7 @@ pub async fn list(
 /// One media item.
 pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String, String)>) -> Result<Reply, ApiError> {
     let (account, message, sid) = path.into_inner();
-    let account = visible_account(&state, &caller, &account).await?;
-    let message = MessageSid::parse(&message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;
+    let (account, message) = visible_message(&state, &caller, &account, &message).await?;
     let up = uris::media_list(&account, &message);
     let sid = MediaSid::parse(&sid).ok_or_else(|| ApiError::not_found(up.clone()))?;
     let media = state
@@ -68,8 +66,7 @@ pub async fn delete(
     req: HttpRequest,
 ) -> Result<Reply, ApiError> {
     let (account, message, sid) = path.into_inner();
-    let account = visible_account(&state, &caller, &account).await?;
-    let message = MessageSid::parse(&message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;
+    let (account, message) = visible_message(&state, &caller, &account, &message).await?;
     let up = uris::media_list(&account, &message);
     let sid = MediaSid::parse(&sid).ok_or_else(|| ApiError::not_found(up.clone()))?;
     let if_match = IfMatch::from_request(&req);

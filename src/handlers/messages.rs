@@ -1,6 +1,6 @@
 //! Messages: Twilio's create, fetch, list (with filters and keyset paging), update (redact,
 //! cancel) and delete, plus the caller's own entry point.
-use super::{requested_uri, visible_account};
+use super::{requested_uri, visible_account, visible_message};
 use crate::domain::dates::{self, When};
 use crate::domain::message::{self as rules, MessageStatus, MAX_BODY_CHARS};
 use crate::domain::sid::{AccountSid, MediaSid, MessageSid};
@@ -23,10 +23,6 @@ pub const MAX_MEDIA: usize = 10;
 /// `GET /2010-04-01/Messages.json`: 303 to the caller's own message collection.
 pub async fn mine(caller: Caller, req: HttpRequest) -> Reply {
     Reply::SeeOther(uris::with_raw_query(&uris::messages(&caller.account), req.query_string()))
-}
-
-fn message_sid(raw: &str, account: &AccountSid) -> Result<MessageSid, ApiError> {
-    MessageSid::parse(raw).ok_or_else(|| ApiError::not_found(uris::messages(account)))
 }
 
 /// Checks a callback URL: absolute http(s), and a host the configuration allows.
@@ -172,8 +168,7 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, path: web::Path<
 /// One message.
 pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<Reply, ApiError> {
     let (account, sid) = path.into_inner();
-    let account = visible_account(&state, &caller, &account).await?;
-    let sid = message_sid(&sid, &account)?;
+    let (account, sid) = visible_message(&state, &caller, &account, &sid).await?;
     let up = uris::messages(&account);
     let message = state
         .db
@@ -244,8 +239,7 @@ pub async fn update(
     req: HttpRequest,
 ) -> Result<Reply, ApiError> {
     let (account, sid) = path.into_inner();
-    let account = visible_account(&state, &caller, &account).await?;
-    let sid = message_sid(&sid, &account)?;
+    let (account, sid) = visible_message(&state, &caller, &account, &sid).await?;
     let change = match (params.has("Body"), params.get("Status")) {
         (true, Some(_)) => {
             return Err(ApiError::invalid(
@@ -301,8 +295,7 @@ pub async fn delete(
     req: HttpRequest,
 ) -> Result<Reply, ApiError> {
     let (account, sid) = path.into_inner();
-    let account = visible_account(&state, &caller, &account).await?;
-    let sid = message_sid(&sid, &account)?;
+    let (account, sid) = visible_message(&state, &caller, &account, &sid).await?;
     let if_match = IfMatch::from_request(&req);
     let up = uris::messages(&account);
     let (a, s, u) = (account.clone(), sid.clone(), up.clone());

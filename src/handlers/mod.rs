@@ -9,7 +9,7 @@ pub mod messages;
 pub mod root;
 pub mod sessions;
 
-use crate::domain::sid::AccountSid;
+use crate::domain::sid::{AccountSid, MessageSid};
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::hypermedia::uris;
@@ -27,6 +27,19 @@ pub async fn visible_account(state: &AppState, caller: &Caller, raw: &str) -> Re
         Some(_) => Ok(sid),
         None => Err(ApiError::not_found(uris::ACCOUNTS)),
     }
+}
+
+/// The account and message in the path, if the caller may act on the account; 404 otherwise
+/// (pointing `up` at the account's messages). Whether the message exists is the store's answer.
+pub async fn visible_message(
+    state: &AppState,
+    caller: &Caller,
+    account: &str,
+    message: &str,
+) -> Result<(AccountSid, MessageSid), ApiError> {
+    let account = visible_account(state, caller, account).await?;
+    let message = MessageSid::parse(message).ok_or_else(|| ApiError::not_found(uris::messages(&account)))?;
+    Ok((account, message))
 }
 
 /// The request's path and query, as the `uri` of a collection page.

@@ -96,7 +96,6 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
         Auth::Caller(c) => c.account.to_string(),
         _ => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
     };
-    let cookie_auth = matches!(&auth, Auth::Caller(c) if c.via == Via::Cookie);
     let authenticated = !matches!(auth, Auth::Anonymous);
     // Replays are kept per account only: an anonymous replay could hand one client another's
     // freshly created credentials (clients behind one address share it).
@@ -152,7 +151,7 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
         res = ServiceResponse::new(req, rendered);
     }
     let headers = res.headers_mut();
-    common_headers(headers, &state, &id, budget, authenticated || cookie_auth, origin.as_ref());
+    common_headers(headers, &state, &id, budget, authenticated, origin.as_ref());
     let status = res.status().as_u16();
     tracing::info!(target: "access", %method, path = %path, status, ms = started.elapsed().as_secs_f64() * 1000.0, request_id = %id);
     Ok(res)

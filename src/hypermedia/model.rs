@@ -379,8 +379,9 @@ pub fn feedback(f: Feedback) -> Resource {
 }
 
 fn collection(kind: &'static str, title: &str, uri: String, paging: Paging, key: &'static str, items: Vec<Resource>) -> Resource {
-    let mut links = vec![
-        ("first", Some(paging.first_page_uri.clone())),
+    let first = Some(paging.first_page_uri.clone());
+    let links = [
+        ("first", first),
         ("next", paging.next_page_uri.clone()),
         ("prev", paging.previous_page_uri.clone()),
     ];
@@ -393,7 +394,7 @@ fn collection(kind: &'static str, title: &str, uri: String, paging: Paging, key:
             meta: Meta { key },
         },
     );
-    for (rel, href) in links.drain(..) {
+    for (rel, href) in links {
         if let Some(href) = href {
             r = r.link(rel, href);
         }

@@ -48,8 +48,6 @@ pub const OFFERED: [&str; 5] = [
     "application/vnd.signpost+json; version=1",
 ];
 
-const FORMATS: [Format; 5] = [Format::Json, Format::Hal, Format::HalForms, Format::Html, Format::Vendor];
-
 /// How an error body is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorFormat {
@@ -144,7 +142,6 @@ pub fn negotiate(accept: Option<&str>) -> Option<Format> {
         (Format::Html, "text", "html", None),
         (Format::Vendor, "application", "vnd.signpost+json", Some("1")),
     ];
-    let _ = FORMATS;
     choose(accept, &OFFERS)
 }
 

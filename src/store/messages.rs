@@ -323,6 +323,13 @@ pub fn advance(conn: &Connection, step: &Step) -> Result<Option<Message>, StoreE
         .map(|(_, m)| m))
 }
 
+/// Clears a stray dispatch step of a message already in a final state.
+pub fn clear_step(conn: &Connection, sid: &MessageSid) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE messages SET next_step_at = NULL WHERE sid = ?1")?
+        .execute([sid.as_str()])?;
+    Ok(())
+}
+
 /// The account that owns sender number `number`, if any.
 pub fn number_owner(conn: &Connection, number: &str) -> Result<Option<AccountSid>, StoreError> {
     Ok(conn

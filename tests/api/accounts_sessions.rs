@@ -662,23 +662,6 @@ async fn a_parent_can_close_its_sub_account_which_then_cannot_authenticate() {
 
 // ---- helpers local to this file ----
 
-/// Checks an error response: status, `code`, and the CONTRACT §7 shape; returns the body.
-async fn assert_error(res: Response, status: StatusCode, code: u64) -> Value {
-    assert_eq!(res.status(), status, "{}", res.url());
-    let headers = res.headers().clone();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["status"], status.as_u16(), "{body}");
-    assert_eq!(body["code"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    assert!(body["more_info"].as_str().is_some_and(|m| m.starts_with("/docs/errors/")), "{body}");
-    assert!(
-        body.get("type").is_none() || body.get("title").is_none(),
-        "never type + title in the Twilio shape: {body}"
-    );
-    assert_hypermedia(&headers, &body);
-    body
-}
-
 /// Whether `s` is a sid with `prefix`: 2 letters + 32 lowercase hex digits.
 fn is_sid(s: &str, prefix: &str) -> bool {
     s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))

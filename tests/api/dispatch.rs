@@ -2,7 +2,6 @@
 //! range, honour `SendAt`, travel between accounts, survive a restart, and report their status
 //! changes to a receiver running inside the test, signed as Twilio signs them.
 use crate::helpers::*;
-use crate::messages::{delete_as, get_json, send_at_in, sid_of, sids_of, uri_of, wait_for_status};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -31,7 +30,7 @@ async fn a_queued_message_reaches_delivered_with_date_sent() {
     .await;
     // Assert
     assert_eq!(done["status"], "delivered");
-    assert!(crate::messages::is_rfc2822(&done["date_sent"]), "date_sent is set: {done}");
+    assert!(is_rfc2822(&done["date_sent"]), "date_sent is set: {done}");
     assert!(done["error_code"].is_null());
 }
 
@@ -89,7 +88,7 @@ async fn a_scheduled_message_waits_for_send_at_then_goes_out() {
     assert_eq!(early["status"], "scheduled", "still waiting for {send_at}");
     assert!(early["date_sent"].is_null());
     let done = wait_for_status(&app, &acct, &uri, &["delivered"], Duration::from_secs(10)).await;
-    let sent = crate::messages::parse_rfc2822(done["date_sent"].as_str().unwrap());
+    let sent = parse_rfc2822(done["date_sent"].as_str().unwrap());
     let due = time::PrimitiveDateTime::parse(
         &send_at,
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"),

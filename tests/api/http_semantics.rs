@@ -3,7 +3,7 @@
 //! rate limits. Table-driven over every kind of resource reached from `/` by relations.
 use crate::helpers::*;
 use reqwest::header::HeaderMap;
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -1222,21 +1222,6 @@ async fn rate_limited(limit: u32) -> TestApp {
     config.rate_limit = limit;
     config.rate_limit_window = 3600;
     spawn_with(dir, config).await
-}
-
-/// Checks an error response: status, `code`, and the CONTRACT §7 shape; returns the body.
-async fn assert_error(res: Response, status: StatusCode, code: u64) -> Value {
-    assert_eq!(res.status(), status, "{}", res.url());
-    let headers = res.headers().clone();
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["status"], status.as_u16(), "{body}");
-    assert_eq!(body["code"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    assert!(body["more_info"].as_str().is_some_and(|m| m.starts_with("/docs/errors/")), "{body}");
-    assert!(body["uri"].is_string(), "{body}");
-    assert!(body["subresource_uris"].is_object(), "{body}");
-    assert_hypermedia(&headers, &body);
-    body
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {

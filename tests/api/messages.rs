@@ -1,12 +1,11 @@
 //! Messages, media and feedback (CONTRACT §4, §5, §7; issue 3), reached from `/` by relations.
 use crate::helpers::*;
-use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TO: &str = "+15005550006";
 const FROM: &str = "+15551234567";
@@ -869,86 +868,6 @@ async fn another_account_cannot_see_update_or_delete_my_messages() {
 
 /// A validation case: its name, the form sent, the expected error code.
 type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u64);
-
-/// GET with Basic credentials: status, headers and JSON body.
-pub async fn get_json(app: &TestApp, who: &TestAccount, uri: &str) -> (StatusCode, HeaderMap, Value) {
-    let res = app.get_as(who, uri).await;
-    let (status, headers) = (res.status(), res.headers().clone());
-    let body = res.json().await.unwrap_or(Value::Null);
-    (status, headers, body)
-}
-
-/// DELETE with Basic credentials.
-pub async fn delete_as(app: &TestApp, who: &TestAccount, uri: &str) -> reqwest::Response {
-    app.request(Method::DELETE, uri)
-        .basic_auth(&who.sid, Some(&who.token))
-        .send()
-        .await
-        .unwrap()
-}
-
-/// A representation's own `uri`.
-pub fn uri_of(body: &Value) -> String {
-    body["uri"].as_str().unwrap_or_else(|| panic!("no uri in {body}")).to_owned()
-}
-
-/// A representation's `sid`.
-pub fn sid_of(body: &Value) -> String {
-    body["sid"].as_str().unwrap_or_else(|| panic!("no sid in {body}")).to_owned()
-}
-
-/// The sids of a collection page's items under `key`.
-pub fn sids_of(page: &Value, key: &str) -> Vec<String> {
-    page[key]
-        .as_array()
-        .unwrap_or_else(|| panic!("no {key} in {page}"))
-        .iter()
-        .map(sid_of)
-        .collect()
-}
-
-/// A URI the server gave, with query parameters added (as a client adds `PageSize` or filters).
-pub fn with_query(app: &TestApp, uri: &str, pairs: &[(&str, &str)]) -> String {
-    let mut url = url::Url::parse(&app.url(uri)).unwrap();
-    url.query_pairs_mut().extend_pairs(pairs);
-    url.to_string()
-}
-
-/// True for a Twilio-style RFC 2822 date string.
-pub fn is_rfc2822(v: &Value) -> bool {
-    v.as_str()
-        .is_some_and(|s| time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc2822).is_ok() && s.ends_with("+0000"))
-}
-
-/// Parses an RFC 2822 date string.
-pub fn parse_rfc2822(s: &str) -> time::OffsetDateTime {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc2822).unwrap_or_else(|e| panic!("{s}: {e}"))
-}
-
-/// A `SendAt` value `secs` seconds from now, as the Twilio libraries write it.
-pub fn send_at_in(secs: i64) -> String {
-    let at = time::OffsetDateTime::now_utc() + time::Duration::seconds(secs);
-    at.format(time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
-        .unwrap()
-}
-
-/// Polls a message until its status is one of `statuses`; panics after `limit`.
-pub async fn wait_for_status(app: &TestApp, who: &TestAccount, uri: &str, statuses: &[&str], limit: Duration) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let (status, _, body) = get_json(app, who, uri).await;
-        assert_eq!(status, StatusCode::OK, "polling {uri}: {body}");
-        if statuses.iter().any(|s| body["status"] == *s) {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{uri} did not reach {statuses:?} within {limit:?}; it is {}",
-            body["status"]
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
 
 /// Creates a message with a bare client (for concurrent tasks); returns its sid.
 async fn create_with(client: &reqwest::Client, messages_url: &str, who: &TestAccount, body: &str) -> String {
