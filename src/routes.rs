@@ -6,54 +6,78 @@ use crate::handlers::{accounts, docs, feedback, media, messages, root, sessions}
 use crate::hypermedia::link_header;
 use crate::hypermedia::resource::Link;
 use crate::hypermedia::uris;
-use actix_web::http::{header, Method};
+use crate::representation::reply::Permitted;
+use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder};
 
 /// Headers a cross-origin client may send.
 const ALLOWED_HEADERS: &str =
     "Accept, Authorization, Content-Type, If-Match, If-None-Match, If-Modified-Since, Idempotency-Key, X-Request-Id";
 
-fn endpoint(path: &str, name: &str, allow: &'static str) -> actix_web::Resource {
+/// A resource at `path` whose GET handler is `read`: GET and HEAD answer with it, OPTIONS asks it
+/// who the caller is and what state the resource is in, and any other method not routed later
+/// answers 405 with the resource's `Allow`.
+fn endpoint<F, Args>(path: &str, name: &str, allow: &'static str, read: F) -> actix_web::Resource
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    let probe = read.clone();
     web::resource(path)
         .name(name)
-        .route(web::method(Method::OPTIONS).to(move |req: HttpRequest| async move { options(&req, allow) }))
+        .route(web::get().to(read.clone()))
+        .route(web::head().to(read))
+        .route(
+            web::method(Method::OPTIONS).to(move |req: HttpRequest, args: Result<Args, actix_web::Error>| {
+                let probe = probe.clone();
+                async move {
+                    let answer = match args {
+                        Ok(args) => Some(probe.call(args).await.respond_to(&req).map_into_boxed_body()),
+                        Err(_) => None,
+                    };
+                    options(&req, allow, answer)
+                }
+            }),
+        )
         .default_service(web::to(move || async move {
             Err::<HttpResponse, _>(ApiError::method_not_allowed(allow))
         }))
 }
 
-fn options(req: &HttpRequest, allow: &str) -> HttpResponse {
+/// The answer to OPTIONS (CONTRACT §6): 204 with `Allow` listing the methods this caller may use
+/// here, the CORS headers, and the same `Link` header a GET gives. `answer` is what GET would
+/// have answered this caller: its state narrows `Allow` (a delivered message cannot be canceled,
+/// a closed account not renamed). Without credentials (a CORS preflight never sends them) the
+/// answer lists what the resource supports. A resource that does not exist for this caller
+/// answers 404, as GET does.
+fn options(req: &HttpRequest, supported: &'static str, answer: Option<HttpResponse>) -> HttpResponse {
+    let (allow, links) = match answer {
+        Some(res) if res.status() == StatusCode::NOT_FOUND => return res,
+        Some(res) if res.status().is_success() || res.status().is_redirection() => {
+            let allow = match res.extensions().get::<Permitted>() {
+                Some(p) => supported.split(", ").filter(|m| p.allows(m)).collect::<Vec<_>>().join(", "),
+                None => supported.to_owned(),
+            };
+            (allow, res.headers().get(header::LINK).cloned())
+        }
+        _ => (supported.to_owned(), None),
+    };
+    let links = links.unwrap_or_else(|| {
+        header::HeaderValue::from_str(&link_header::render(&[Link::new("self", req.path().to_owned())]))
+            .unwrap_or_else(|_| header::HeaderValue::from_static("</>; rel=\"self\""))
+    });
     HttpResponse::NoContent()
-        .insert_header((header::ALLOW, allow))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, allow))
+        .insert_header((header::ALLOW, allow.as_str()))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, allow.as_str()))
         .insert_header((header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_HEADERS))
         .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
         .insert_header((
             header::HeaderName::from_static("accept-patch"),
             "application/x-www-form-urlencoded, application/json",
         ))
-        .insert_header((header::LINK, link_header::render(&[Link::new("self", req.path().to_owned())])))
+        .insert_header((header::LINK, links))
         .finish()
-}
-
-/// Registers a GET handler for GET and HEAD together, so no readable resource lacks HEAD.
-trait Readable {
-    fn read<F, Args>(self, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static;
-}
-
-impl Readable for actix_web::Resource {
-    fn read<F, Args>(self, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.route(web::get().to(handler.clone())).route(web::head().to(handler))
-    }
 }
 
 /// The methods each resource answers (also its `Allow`).
@@ -72,57 +96,49 @@ pub mod allow {
 
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint(uris::ROOT, "root", allow::READ).read(root::fetch))
+    cfg.service(endpoint(uris::ROOT, "root", allow::READ, root::fetch))
         .service(
-            endpoint(uris::ACCOUNTS, "accounts", allow::COLLECTION)
-                .read(accounts::list)
+            endpoint(uris::ACCOUNTS, "accounts", allow::COLLECTION, accounts::list)
                 .route(web::post().to(accounts::create)),
         )
         .service(
-            endpoint(uris::ACCOUNT, "account", allow::UPDATABLE)
-                .read(accounts::fetch)
+            endpoint(uris::ACCOUNT, "account", allow::UPDATABLE, accounts::fetch)
                 .route(web::post().to(accounts::update))
                 .route(web::put().to(accounts::update))
                 .route(web::patch().to(accounts::update)),
         )
         .service(
-            endpoint(uris::SESSIONS, "sessions", allow::COLLECTION)
-                .read(sessions::list)
+            endpoint(uris::SESSIONS, "sessions", allow::COLLECTION, sessions::list)
                 .route(web::post().to(sessions::create)),
         )
         .service(
-            endpoint(uris::SESSION, "session", allow::DELETABLE)
-                .read(sessions::fetch)
+            endpoint(uris::SESSION, "session", allow::DELETABLE, sessions::fetch)
                 .route(web::delete().to(sessions::delete)),
         )
-        .service(endpoint(uris::MY_MESSAGES, "my-messages", allow::READ).read(messages::mine))
+        .service(endpoint(uris::MY_MESSAGES, "my-messages", allow::READ, messages::mine))
         .service(
-            endpoint(uris::MESSAGES, "messages", allow::COLLECTION)
-                .read(messages::list)
+            endpoint(uris::MESSAGES, "messages", allow::COLLECTION, messages::list)
                 .route(web::post().to(messages::create)),
         )
         .service(
-            endpoint(uris::MESSAGE, "message", allow::ITEM)
-                .read(messages::fetch)
+            endpoint(uris::MESSAGE, "message", allow::ITEM, messages::fetch)
                 .route(web::post().to(messages::update))
                 .route(web::put().to(messages::update))
                 .route(web::patch().to(messages::update))
                 .route(web::delete().to(messages::delete)),
         )
-        .service(endpoint(uris::MEDIA_LIST, "media-list", allow::READ).read(media::list))
+        .service(endpoint(uris::MEDIA_LIST, "media-list", allow::READ, media::list))
         .service(
-            endpoint(uris::MEDIA, "media", allow::DELETABLE)
-                .read(media::fetch)
+            endpoint(uris::MEDIA, "media", allow::DELETABLE, media::fetch)
                 .route(web::delete().to(media::delete)),
         )
         .service(
-            endpoint(uris::FEEDBACK, "feedback", allow::COLLECTION)
-                .read(feedback::fetch)
+            endpoint(uris::FEEDBACK, "feedback", allow::COLLECTION, feedback::fetch)
                 .route(web::post().to(feedback::create)),
         )
-        .service(endpoint(uris::DOCS, "docs", allow::READ).read(docs::index))
-        .service(endpoint(uris::ERROR_DOC, "error-doc", allow::READ).read(docs::error))
-        .service(endpoint(uris::DOC_PAGE, "doc-page", allow::READ).read(docs::page))
+        .service(endpoint(uris::DOCS, "docs", allow::READ, docs::index))
+        .service(endpoint(uris::ERROR_DOC, "error-doc", allow::READ, docs::error))
+        .service(endpoint(uris::DOC_PAGE, "doc-page", allow::READ, docs::page))
         .default_service(web::to(not_found));
 }
 

@@ -72,6 +72,37 @@ pub fn render(r: &Resource, format: Format, page: &html::PageContext) -> Rendere
     }
 }
 
+/// The methods this caller may use on a resource in its current state: GET, HEAD and OPTIONS,
+/// plus the method of every action that targets the resource itself (a POST update also permits
+/// PUT and PATCH). Left in the response's extensions for `OPTIONS` to answer `Allow` with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permitted(pub Vec<&'static str>);
+
+impl Permitted {
+    fn of(r: &Resource) -> Permitted {
+        let path = r.uri.split('?').next().unwrap_or(&r.uri);
+        let mut methods = vec!["GET", "HEAD", "OPTIONS"];
+        for action in r.actions.iter().filter(|a| a.target == path) {
+            let implied: &[&'static str] = match action.method {
+                "POST" => &["POST", "PUT", "PATCH"],
+                "DELETE" => &["DELETE"],
+                _ => &[],
+            };
+            for m in implied {
+                if !methods.contains(m) {
+                    methods.push(m);
+                }
+            }
+        }
+        Permitted(methods)
+    }
+
+    /// Whether a method is permitted.
+    pub fn allows(&self, method: &str) -> bool {
+        self.0.contains(&method)
+    }
+}
+
 /// Page facts from the request (who is signed in).
 pub fn page_context(req: &HttpRequest) -> html::PageContext {
     match req.extensions().get::<Auth>() {
@@ -89,6 +120,7 @@ fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(heade
         return ApiError::not_acceptable(&OFFERED).error_response();
     };
     let rendered = render(&r, format, &page_context(req));
+    let permitted = Permitted::of(&r);
     let links = link_header::render(&r.header_links().collect::<Vec<_>>());
     let last_modified = r.last_modified.map(crate::domain::dates::http_date);
     let safe = req.method() == Method::GET || req.method() == Method::HEAD;
@@ -110,10 +142,13 @@ fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(heade
     for (name, value) in extra {
         builder.append_header((name, value));
     }
-    if fresh {
-        return builder.finish();
-    }
-    builder.content_type(rendered.content_type).body(rendered.body)
+    let mut res = if fresh {
+        builder.finish()
+    } else {
+        builder.content_type(rendered.content_type).body(rendered.body)
+    };
+    res.extensions_mut().insert(permitted);
+    res
 }
 
 impl Responder for Reply {

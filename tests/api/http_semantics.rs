@@ -508,8 +508,73 @@ async fn options_answers_204_with_allow_and_cors() {
             t.name
         );
         assert!(link(res.headers(), "self").is_some(), "{}: OPTIONS has a Link too", t.name);
+        let get = t.request(&app, Method::GET).send().await.unwrap();
+        assert_eq!(
+            header(res.headers(), "link"),
+            header(get.headers(), "link"),
+            "{}: OPTIONS carries every relation GET does",
+            t.name
+        );
         assert!(res.bytes().await.unwrap().is_empty());
     }
+}
+
+#[tokio::test]
+async fn options_allow_follows_the_callers_rights_and_the_resources_state() {
+    // Arrange: a message that is delivered and then redacted has nothing left to update, but
+    // can still be deleted.
+    let app = spawn_app().await;
+    let acct = app.create_account("allow").await;
+    let other = app.create_account("other").await;
+    let sent = app
+        .send_message(&acct, &[("To", "+15005550006"), ("From", "+15551234567"), ("Body", "hello")])
+        .await;
+    let message = uri_of(&sent);
+    wait_for_status(&app, &acct, &message, &["delivered"], std::time::Duration::from_secs(20)).await;
+    let allow_of = |who: Option<&TestAccount>, uri: String| {
+        let mut req = app.request(Method::OPTIONS, &uri);
+        if let Some(w) = who {
+            req = req.basic_auth(&w.sid, Some(&w.token));
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::NO_CONTENT, "OPTIONS {uri}");
+            methods(header(res.headers(), "allow"))
+        }
+    };
+
+    // Act + Assert: delivered, not yet redacted.
+    let delivered = allow_of(Some(&acct), message.clone()).await;
+    for m in ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"] {
+        assert!(delivered.contains(&m.to_owned()), "delivered message: Allow {delivered:?} lacks {m}");
+    }
+    let res = app
+        .request(Method::POST, &message)
+        .basic_auth(&acct.sid, Some(&acct.token))
+        .form(&[("Body", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let redacted = allow_of(Some(&acct), message.clone()).await;
+    assert_eq!(redacted, ["GET", "HEAD", "DELETE", "OPTIONS"], "redacted and delivered: only read and delete");
+
+    // Without credentials (a CORS preflight) the answer lists what the resource supports.
+    let anonymous = allow_of(None, message.clone()).await;
+    assert!(anonymous.contains(&"POST".to_owned()) && anonymous.contains(&"DELETE".to_owned()), "{anonymous:?}");
+
+    // Another account's message does not exist for this caller.
+    let res = app
+        .request(Method::OPTIONS, &message)
+        .basic_auth(&other.sid, Some(&other.token))
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, StatusCode::NOT_FOUND, 20404).await;
+
+    // An open account can be renamed or closed by its owner.
+    let account = allow_of(Some(&acct), acct.uri.clone()).await;
+    assert!(account.contains(&"POST".to_owned()), "an open account can be updated: {account:?}");
 }
 
 #[tokio::test]
