@@ -194,8 +194,10 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         if e.is_unavailable() {
-            tracing::error!(error = %e, "storage unavailable");
-            ApiError::unavailable("The database is not available right now (it may be read-only, full, or shutting down); retry later")
+            tracing::error!(error = %e, advice = e.advice().unwrap_or_default(), "storage unavailable: answering 503");
+            ApiError::unavailable(
+                "The database is not available right now (it may be read-only, full, missing, or shutting down); retry later",
+            )
         } else {
             tracing::error!(error = %e, "storage error");
             ApiError::internal()

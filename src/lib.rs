@@ -22,6 +22,7 @@ pub mod error;
 pub mod handlers;
 pub mod http;
 pub mod hypermedia;
+pub mod openapi;
 pub mod representation;
 pub mod routes;
 pub mod startup;

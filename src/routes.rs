@@ -2,7 +2,7 @@
 //! [`crate::hypermedia::uris`], answers HEAD wherever it answers GET, OPTIONS everywhere, and
 //! 405 with `Allow` for any other method.
 use crate::error::ApiError;
-use crate::handlers::{accounts, docs, feedback, media, messages, root, sessions};
+use crate::handlers::{accounts, description, docs, feedback, media, messages, root, sessions};
 use crate::hypermedia::link_header;
 use crate::hypermedia::resource::Link;
 use crate::hypermedia::uris;
@@ -17,15 +17,16 @@ const ALLOWED_HEADERS: &str =
 /// A resource at `path` whose GET handler is `read`: GET and HEAD answer with it, OPTIONS asks it
 /// who the caller is and what state the resource is in, and any other method not routed later
 /// answers 405 with the resource's `Allow`.
-fn endpoint<F, Args>(path: &str, name: &str, allow: &'static str, read: F) -> actix_web::Resource
+fn endpoint<F, Args>(route: &Route, read: F) -> actix_web::Resource
 where
     F: Handler<Args>,
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
     let probe = read.clone();
-    web::resource(path)
-        .name(name)
+    let allow = route.allow;
+    web::resource(route.pattern)
+        .name(route.name)
         .route(web::get().to(read.clone()))
         .route(web::head().to(read))
         .route(
@@ -94,51 +95,84 @@ pub mod allow {
     pub const DELETABLE: &str = "GET, HEAD, DELETE, OPTIONS";
 }
 
-/// Registers every route.
+/// One resource of the route table: its URI pattern, its name, and the methods it answers.
+/// [`configure`] registers each with its handlers; [`crate::openapi`] describes each.
+#[derive(Debug)]
+pub struct Route {
+    /// The pattern, from [`uris`].
+    pub pattern: &'static str,
+    /// The route's name (also the OpenAPI operation ids' stem).
+    pub name: &'static str,
+    /// The methods it answers, as `Allow` lists them.
+    pub allow: &'static str,
+}
+
+impl Route {
+    /// The methods, one by one.
+    pub fn methods(&self) -> impl Iterator<Item = &'static str> {
+        self.allow.split(", ")
+    }
+}
+
+macro_rules! routes {
+    ($($id:ident = ($pattern:expr, $name:literal, $allow:expr);)*) => {
+        $(
+            #[doc = concat!("The `", $name, "` resource.")]
+            pub const $id: Route = Route { pattern: $pattern, name: $name, allow: $allow };
+        )*
+        /// Every resource the server answers.
+        pub const CATALOG: &[Route] = &[$($id),*];
+    };
+}
+
+routes! {
+    ROOT = (uris::ROOT, "root", allow::READ);
+    ACCOUNTS = (uris::ACCOUNTS, "accounts", allow::COLLECTION);
+    ACCOUNT = (uris::ACCOUNT, "account", allow::UPDATABLE);
+    SESSIONS = (uris::SESSIONS, "sessions", allow::COLLECTION);
+    SESSION = (uris::SESSION, "session", allow::DELETABLE);
+    MY_MESSAGES = (uris::MY_MESSAGES, "my-messages", allow::READ);
+    MESSAGES = (uris::MESSAGES, "messages", allow::COLLECTION);
+    MESSAGE = (uris::MESSAGE, "message", allow::ITEM);
+    MEDIA_LIST = (uris::MEDIA_LIST, "media-list", allow::READ);
+    MEDIA = (uris::MEDIA, "media", allow::DELETABLE);
+    FEEDBACK = (uris::FEEDBACK, "feedback", allow::COLLECTION);
+    OPENAPI = (uris::OPENAPI, "openapi", allow::READ);
+    SCHEMA = (uris::SCHEMA, "schema", allow::READ);
+    DOCS = (uris::DOCS, "docs", allow::READ);
+    ERROR_DOC = (uris::ERROR_DOC, "error-doc", allow::READ);
+    DOC_PAGE = (uris::DOC_PAGE, "doc-page", allow::READ);
+}
+
+/// Registers every route of [`CATALOG`] with its handlers.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(endpoint(uris::ROOT, "root", allow::READ, root::fetch))
+    cfg.service(endpoint(&ROOT, root::fetch))
+        .service(endpoint(&ACCOUNTS, accounts::list).route(web::post().to(accounts::create)))
         .service(
-            endpoint(uris::ACCOUNTS, "accounts", allow::COLLECTION, accounts::list)
-                .route(web::post().to(accounts::create)),
-        )
-        .service(
-            endpoint(uris::ACCOUNT, "account", allow::UPDATABLE, accounts::fetch)
+            endpoint(&ACCOUNT, accounts::fetch)
                 .route(web::post().to(accounts::update))
                 .route(web::put().to(accounts::update))
                 .route(web::patch().to(accounts::update)),
         )
+        .service(endpoint(&SESSIONS, sessions::list).route(web::post().to(sessions::create)))
+        .service(endpoint(&SESSION, sessions::fetch).route(web::delete().to(sessions::delete)))
+        .service(endpoint(&MY_MESSAGES, messages::mine))
+        .service(endpoint(&MESSAGES, messages::list).route(web::post().to(messages::create)))
         .service(
-            endpoint(uris::SESSIONS, "sessions", allow::COLLECTION, sessions::list)
-                .route(web::post().to(sessions::create)),
-        )
-        .service(
-            endpoint(uris::SESSION, "session", allow::DELETABLE, sessions::fetch)
-                .route(web::delete().to(sessions::delete)),
-        )
-        .service(endpoint(uris::MY_MESSAGES, "my-messages", allow::READ, messages::mine))
-        .service(
-            endpoint(uris::MESSAGES, "messages", allow::COLLECTION, messages::list)
-                .route(web::post().to(messages::create)),
-        )
-        .service(
-            endpoint(uris::MESSAGE, "message", allow::ITEM, messages::fetch)
+            endpoint(&MESSAGE, messages::fetch)
                 .route(web::post().to(messages::update))
                 .route(web::put().to(messages::update))
                 .route(web::patch().to(messages::update))
                 .route(web::delete().to(messages::delete)),
         )
-        .service(endpoint(uris::MEDIA_LIST, "media-list", allow::READ, media::list))
-        .service(
-            endpoint(uris::MEDIA, "media", allow::DELETABLE, media::fetch)
-                .route(web::delete().to(media::delete)),
-        )
-        .service(
-            endpoint(uris::FEEDBACK, "feedback", allow::COLLECTION, feedback::fetch)
-                .route(web::post().to(feedback::create)),
-        )
-        .service(endpoint(uris::DOCS, "docs", allow::READ, docs::index))
-        .service(endpoint(uris::ERROR_DOC, "error-doc", allow::READ, docs::error))
-        .service(endpoint(uris::DOC_PAGE, "doc-page", allow::READ, docs::page))
+        .service(endpoint(&MEDIA_LIST, media::list))
+        .service(endpoint(&MEDIA, media::fetch).route(web::delete().to(media::delete)))
+        .service(endpoint(&FEEDBACK, feedback::fetch).route(web::post().to(feedback::create)))
+        .service(endpoint(&OPENAPI, description::openapi))
+        .service(endpoint(&SCHEMA, description::schema))
+        .service(endpoint(&DOCS, docs::index))
+        .service(endpoint(&ERROR_DOC, docs::error))
+        .service(endpoint(&DOC_PAGE, docs::page))
         .default_service(web::to(not_found));
 }
 

@@ -11,6 +11,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -22,6 +23,7 @@ pub struct Application {
     db: Db,
     stop: watch::Sender<bool>,
     workers: Vec<tokio::task::JoinHandle<()>>,
+    draining: Arc<AtomicBool>,
 }
 
 fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<rustls::ServerConfig, String> {
@@ -52,17 +54,30 @@ impl Application {
             Some(hex) => Sealer::from_hex(hex)?,
             None => Sealer::load_or_create(&config.key_path())?,
         };
+        if !config.database.exists() {
+            if config.secret_key.is_none() && config.key_path().exists() {
+                // A key file without its database: the database was probably deleted or moved.
+                tracing::warn!(
+                    "the database {} does not exist, but its key file {} does: starting with a new, empty database. If this server had data, stop it and restore the database from a backup",
+                    config.database.display(),
+                    config.key_path().display()
+                );
+            } else {
+                tracing::info!("creating a new database at {}", config.database.display());
+            }
+        }
         let db = Db::open(&config.database, config.pool_size).map_err(|e| {
-            format!(
-                "cannot open the database {}: {e}. Check that the directory exists and is writable, or pass --database",
-                config.database.display()
-            )
+            let advice = e
+                .advice()
+                .unwrap_or("check that the directory exists and is writable, or pass --database");
+            format!("cannot open the database {}: {e}. What to do: {advice}", config.database.display())
         })?;
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let config = Arc::new(config);
         let dispatch_wake = Arc::new(Notify::new());
         let callbacks_wake = Arc::new(Notify::new());
+        let draining = Arc::new(AtomicBool::new(false));
         let state = web::Data::new(AppState {
             db: db.clone(),
             auth: Authenticator::new(db.clone()),
@@ -71,6 +86,7 @@ impl Application {
             idempotency: Default::default(),
             dispatch: dispatch_wake.clone(),
             config: config.clone(),
+            draining: draining.clone(),
         });
         let body_limit = config.body_limit;
         let mut server = HttpServer::new(move || {
@@ -88,6 +104,8 @@ impl Application {
         .client_request_timeout(Duration::from_secs(config.client_timeout))
         .client_disconnect_timeout(Duration::from_secs(2))
         .shutdown_timeout(config.shutdown_timeout)
+        // Signals are handled by `run_until_stopped`, which drains before stopping.
+        .disable_signals()
         .max_connection_rate(1024);
         if let Some(w) = config.workers {
             server = server.workers(w.max(1));
@@ -126,6 +144,7 @@ impl Application {
             db,
             stop,
             workers,
+            draining,
         })
     }
 
@@ -147,7 +166,9 @@ impl Application {
     /// Serves until SIGINT/SIGTERM (or `handle().stop()`): in-flight requests finish, then the
     /// background workers stop and the database is checkpointed and closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let signals = tokio::spawn(stop_on_signal(self.server.handle(), self.draining.clone()));
         let result = self.server.await;
+        signals.abort();
         tracing::info!("shutting down: stopping background workers");
         let _ = self.stop.send(true);
         for w in self.workers {
@@ -157,6 +178,43 @@ impl Application {
         let _ = tokio::task::spawn_blocking(move || db.close()).await;
         tracing::info!("signpost stopped; database closed cleanly");
         result
+    }
+}
+
+/// How long a stop drains before the listener closes: every answer in that time closes its
+/// connection, so keep-alive clients are not cut off by a close racing their next request.
+const DRAIN: Duration = Duration::from_millis(500);
+
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            return tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "SIGINT"
+}
+
+/// On SIGTERM / SIGINT: drain (answers close their connections), then stop gracefully (in-flight
+/// requests get `--shutdown-timeout`); a second signal stops at once.
+async fn stop_on_signal(handle: ServerHandle, draining: Arc<AtomicBool>) {
+    let signal = stop_signal().await;
+    tracing::info!("{signal} received: stopping; requests in flight finish, new answers close their connections");
+    draining.store(true, Ordering::SeqCst);
+    let graceful = async {
+        tokio::time::sleep(DRAIN).await;
+        handle.stop(true).await;
+    };
+    tokio::select! {
+        _ = graceful => {}
+        signal = stop_signal() => {
+            tracing::warn!("{signal} received again: stopping now, without waiting for requests in flight");
+            handle.stop(false).await;
+        }
     }
 }
 

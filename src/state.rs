@@ -24,6 +24,8 @@ pub struct AppState {
     pub idempotency: InFlight,
     /// Wakes the dispatcher when a message is created.
     pub dispatch: Arc<Notify>,
+    /// Set once a stop was asked (SIGTERM / SIGINT): every answer then closes its connection.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {

@@ -14,6 +14,8 @@ use tokio::sync::Notify;
 /// Runs until shutdown.
 pub async fn run(db: Db, interval_ms: u64, wake: Arc<Notify>, callbacks: Arc<Notify>, mut shutdown: Shutdown) {
     let interval = interval_ms.max(1) as i64;
+    // Consecutive rounds in which the database refused writes (full, read-only, gone).
+    let mut refused: u32 = 0;
     loop {
         if shutdown.is_set() {
             break;
@@ -21,12 +23,18 @@ pub async fn run(db: Db, interval_ms: u64, wake: Arc<Notify>, callbacks: Arc<Not
         let now = dates::now_millis();
         let due = db.read(move |c| store::messages::due(c, now, 500)).await;
         let mut moved = false;
+        let mut unavailable = None;
         match due {
             Ok(due) => {
                 for d in due {
                     match db.write(move |c| step(c, &d, interval)).await {
                         Ok(true) => moved = true,
                         Ok(false) => {}
+                        // No step can be taken now: stop this round rather than fail every message.
+                        Err(e) if e.is_unavailable() => {
+                            unavailable = Some(e);
+                            break;
+                        }
                         Err(e) => tracing::warn!(error = %e, "dispatcher step failed; will retry"),
                     }
                 }
@@ -36,8 +44,34 @@ pub async fn run(db: Db, interval_ms: u64, wake: Arc<Notify>, callbacks: Arc<Not
         if moved {
             callbacks.notify_one();
         }
-        let next = db.read(|c| store::messages::next_due(c)).await.ok().flatten();
-        let wait = next.map(|n| (n - dates::now_millis()).clamp(0, 1000)).unwrap_or(1000) as u64;
+        let mut wait = match &unavailable {
+            // Back off (0.2 s, 0.4 s, … 5 s) and say so once in a while, not in a tight loop.
+            Some(e) => {
+                refused += 1;
+                if refused.is_power_of_two() {
+                    tracing::warn!(error = %e, rounds = refused, "dispatcher paused: the database refuses writes; retrying with backoff");
+                }
+                (100u64 << refused.min(6)).min(5000)
+            }
+            None => {
+                if refused > 0 {
+                    tracing::info!(rounds = refused, "dispatcher resumed: the database takes writes again");
+                    refused = 0;
+                }
+                0
+            }
+        };
+        if refused == 0 {
+            let next = db.read(|c| store::messages::next_due(c)).await.ok().flatten();
+            wait = next.map(|n| (n - dates::now_millis()).clamp(0, 1000)).unwrap_or(1000) as u64;
+        }
+        if refused > 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                _ = shutdown.wait() => break,
+            }
+            continue;
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait.max(5))) => {}
             _ = wake.notified() => {}

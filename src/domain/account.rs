@@ -3,7 +3,7 @@ use super::sid::AccountSid;
 use serde::Serialize;
 
 /// An account's lifecycle state. `closed` accounts can no longer authenticate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, derive_more::Display)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, derive_more::Display, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AccountStatus {
     /// Usable.
@@ -33,9 +33,10 @@ impl AccountStatus {
 }
 
 /// An account as clients see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Account {
     /// `AC…`
+    #[schema(value_type = String, pattern = "^AC[0-9a-f]{32}$")]
     pub sid: AccountSid,
     /// A human name.
     pub friendly_name: String,
@@ -45,13 +46,16 @@ pub struct Account {
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// The parent for sub-accounts, the account itself for top-level ones (as Twilio does).
+    #[schema(value_type = String, pattern = "^AC[0-9a-f]{32}$")]
     pub owner_account_sid: AccountSid,
     /// RFC 2822.
     #[serde(serialize_with = "super::message::ser_date")]
-    pub date_created: i64,
+    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
+        pub date_created: i64,
     /// RFC 2822.
     #[serde(serialize_with = "super::message::ser_date")]
-    pub date_updated: i64,
+    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
+        pub date_updated: i64,
 }
 
 /// A freshly created account: the only time its auth token is shown.

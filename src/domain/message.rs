@@ -4,7 +4,7 @@ use super::sid::{AccountSid, MediaSid, MessageSid};
 use serde::{Serialize, Serializer};
 
 /// Twilio's message statuses (the ones this server produces).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, derive_more::Display)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, derive_more::Display, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
     /// Accepted, waiting for the dispatcher.
@@ -95,11 +95,13 @@ fn ser_string<S: Serializer>(n: &u32, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// A message as clients see it: Twilio's field set, in Twilio's types (counts are strings).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Message {
     /// `SM…`
+    #[schema(value_type = String, pattern = "^SM[0-9a-f]{32}$")]
     pub sid: MessageSid,
     /// The owner.
+    #[schema(value_type = String, pattern = "^AC[0-9a-f]{32}$")]
     pub account_sid: AccountSid,
     /// E.164 sender.
     pub from: String,
@@ -113,18 +115,23 @@ pub struct Message {
     pub direction: &'static str,
     /// Carrier segments, as a string (Twilio's type).
     #[serde(serialize_with = "ser_string")]
+    #[schema(value_type = String, pattern = "^[0-9]+$")]
     pub num_segments: u32,
     /// Media count, as a string (Twilio's type).
     #[serde(serialize_with = "ser_string")]
+    #[schema(value_type = String, pattern = "^[0-9]+$")]
     pub num_media: u32,
     /// RFC 2822.
     #[serde(serialize_with = "ser_date")]
-    pub date_created: i64,
+    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
+        pub date_created: i64,
     /// RFC 2822.
     #[serde(serialize_with = "ser_date")]
-    pub date_updated: i64,
+    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
+        pub date_updated: i64,
     /// RFC 2822 or null before it was sent.
     #[serde(serialize_with = "ser_opt_date")]
+    #[schema(value_type = Option<String>)]
     pub date_sent: Option<i64>,
     /// Twilio error code when failed / undelivered.
     pub error_code: Option<u32>,
@@ -144,42 +151,51 @@ pub struct Message {
 }
 
 /// A media item attached to a message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Media {
     /// `ME…`
+    #[schema(value_type = String, pattern = "^ME[0-9a-f]{32}$")]
     pub sid: MediaSid,
     /// The message it belongs to.
+    #[schema(value_type = String, pattern = "^SM[0-9a-f]{32}$")]
     pub parent_sid: MessageSid,
     /// The owner.
+    #[schema(value_type = String, pattern = "^AC[0-9a-f]{32}$")]
     pub account_sid: AccountSid,
     /// Guessed from the URL's extension.
     pub content_type: String,
     /// RFC 2822.
     #[serde(serialize_with = "ser_date")]
-    pub date_created: i64,
+    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
+        pub date_created: i64,
     /// RFC 2822.
     #[serde(serialize_with = "ser_date")]
-    pub date_updated: i64,
+    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
+        pub date_updated: i64,
     /// Not in Twilio's JSON: where the media lives.
     #[serde(skip)]
     pub url: String,
 }
 
 /// Feedback on a message's delivery.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Feedback {
     /// The owner.
+    #[schema(value_type = String, pattern = "^AC[0-9a-f]{32}$")]
     pub account_sid: AccountSid,
     /// The message.
+    #[schema(value_type = String, pattern = "^SM[0-9a-f]{32}$")]
     pub message_sid: MessageSid,
     /// `confirmed` or `unconfirmed`.
     pub outcome: String,
     /// RFC 2822.
     #[serde(serialize_with = "ser_date")]
-    pub date_created: i64,
+    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
+        pub date_created: i64,
     /// RFC 2822.
     #[serde(serialize_with = "ser_date")]
-    pub date_updated: i64,
+    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
+        pub date_updated: i64,
 }
 
 /// Feedback outcomes.

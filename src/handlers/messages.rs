@@ -160,6 +160,7 @@ fn validate(state: &AppState, account: AccountSid, params: &Params) -> Result<Ne
 pub async fn create(state: web::Data<AppState>, caller: Caller, path: web::Path<String>, params: Params) -> Result<Reply, ApiError> {
     let account = visible_account(&state, &caller, &path).await?;
     let new = validate(&state, account, &params)?;
+    store::idempotency::will_create(&uris::message(&new.account, &new.sid));
     let message = state.db.write(move |conn| store::messages::insert(conn, &new)).await?;
     state.dispatch.notify_one();
     Ok(Reply::Created(model::message(message)))

@@ -2,6 +2,7 @@
 //! model from [`crate::hypermedia::model`] inside a [`crate::representation::Reply`]; it never
 //! writes a URL, a header or SQL.
 pub mod accounts;
+pub mod description;
 pub mod docs;
 pub mod feedback;
 pub mod media;

@@ -361,3 +361,46 @@ mod tests {
         assert!(!format!("{c:?}").contains("secret-token"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Basic credentials come back exactly as sent (the password may hold colons and any
+        /// text), whatever the scheme's letter case and the spaces around the value.
+        #[test]
+        fn basic_credentials_round_trip(user in "[^:]{0,40}", password in ".{0,60}", scheme in "[bB][aA][sS][iI][cC]", pad in " {0,3}") {
+            let header = format!("{pad}{scheme} {pad}{}{pad}", STANDARD.encode(format!("{user}:{password}")));
+            prop_assert_eq!(parse_authorization(&header), Ok(Credential::Basic { user, password }));
+        }
+
+        /// A bearer token comes back exactly, without the spaces around it.
+        #[test]
+        fn bearer_tokens_round_trip(token in "[!-~]{1,80}", scheme in "[bB][eE][aA][rR][eE][rR]", pad in " {0,3}") {
+            prop_assert_eq!(parse_authorization(&format!("{scheme} {pad}{token}{pad}")), Ok(Credential::Bearer(token)));
+        }
+
+        /// Any header value gives a credential or a reason, never a panic; a Basic user never holds a colon.
+        #[test]
+        fn any_authorization_is_a_credential_or_a_reason(value in ".{0,100}|(Basic|Bearer) [A-Za-z0-9+/=]{0,40}") {
+            match parse_authorization(&value) {
+                Ok(Credential::Basic { user, .. }) => prop_assert!(!user.contains(':')),
+                Ok(Credential::Bearer(t)) => prop_assert!(!t.is_empty()),
+                Ok(Credential::Cookie(_)) => prop_assert!(false, "a header is never a cookie"),
+                Err(reason) => prop_assert!(!reason.is_empty()),
+            }
+        }
+
+        /// The session cookie is found among any other cookies, in any position.
+        #[test]
+        fn the_session_cookie_is_found_among_others(others in prop::collection::vec(("[a-z]{1,8}", "[A-Za-z0-9]{0,10}"), 0..6), at in any::<prop::sample::Index>(), token in "sp_[A-Za-z0-9_-]{10,43}") {
+            let mut cookies: Vec<String> = others.iter().filter(|(n, _)| n != SESSION_COOKIE).map(|(n, v)| format!("{n}={v}")).collect();
+            cookies.insert(at.index(cookies.len() + 1), format!("{SESSION_COOKIE}={token}"));
+            let mut h = HeaderMap::new();
+            h.insert(COOKIE, cookies.join("; ").parse().unwrap());
+            prop_assert_eq!(credential(&h), Ok(Some(Credential::Cookie(token))));
+        }
+    }
+}

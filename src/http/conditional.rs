@@ -44,10 +44,14 @@ pub enum IfMatch {
 impl IfMatch {
     /// Reads the header of a request.
     pub fn from_request(req: &HttpRequest) -> IfMatch {
-        let Some(v) = req.headers().get(IF_MATCH) else {
-            return IfMatch::Absent;
-        };
-        let v = v.to_str().unwrap_or("");
+        match req.headers().get(IF_MATCH) {
+            None => IfMatch::Absent,
+            Some(v) => IfMatch::parse(v.to_str().unwrap_or("")),
+        }
+    }
+
+    /// Parses an `If-Match` header value (never fails: a malformed value lists tags that match nothing).
+    pub fn parse(v: &str) -> IfMatch {
         if v.trim() == "*" {
             return IfMatch::Any;
         }
@@ -73,6 +77,36 @@ impl IfMatch {
                     Err(ApiError::precondition_failed())
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tag() -> impl Strategy<Value = String> {
+        ("(W/)?", "[0-9a-f]{16}", "(\\.[a-z][0-9a-f]{0,16})?").prop_map(|(w, state, rest)| format!("{w}\"{state}{rest}\""))
+    }
+
+    proptest! {
+        /// A strong tag the server issued (any representation) is recognised among any others;
+        /// its weak form alone never is (If-Match compares strongly).
+        #[test]
+        fn a_strong_tag_is_found_among_others(others in prop::collection::vec(tag(), 0..5), state in "[0-9a-f]{16}", format in "(\\.[a-z][0-9a-f]{0,16})?", at in any::<prop::sample::Index>(), spaces in " {0,2}") {
+            let mut list = others.clone();
+            list.insert(at.index(list.len() + 1), format!("\"{state}{format}\""));
+            let IfMatch::Tags(tags) = IfMatch::parse(&list.join(&format!(",{spaces}"))) else { panic!("tags expected") };
+            prop_assert!(tags.contains(&state));
+            let IfMatch::Tags(tags) = IfMatch::parse(&format!("W/\"{state}{format}\"")) else { panic!("tags expected") };
+            prop_assert!(!tags.contains(&state));
+        }
+
+        /// Any header value parses; only `*` means "any".
+        #[test]
+        fn any_value_parses(value in ".{0,60}") {
+            prop_assert_eq!(IfMatch::parse(&value) == IfMatch::Any, value.trim() == "*");
         }
     }
 }

@@ -74,6 +74,30 @@ fn cross_site(req: &ServiceRequest, auth: &Auth) -> Option<ApiError> {
     }
 }
 
+/// The longest request target (path and query) and the largest header block accepted. actix cuts
+/// requests off on its own only past 128 KiB, with a bare status and no body; below that, an
+/// oversized request gets its 414 / 431 in the contract's error shape.
+const MAX_TARGET: usize = 8 * 1024;
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+fn oversized(req: &ServiceRequest) -> Option<ApiError> {
+    if req.path().len() + req.query_string().len() > MAX_TARGET {
+        return Some(ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            20431,
+            format!("The request target is longer than {MAX_TARGET} bytes"),
+        ));
+    }
+    let header_bytes: usize = req.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    (header_bytes > MAX_HEADER_BYTES).then(|| {
+        ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            20431,
+            format!("The request headers are larger than {MAX_HEADER_BYTES} bytes"),
+        )
+    })
+}
+
 /// The middleware function (wrap it with `actix_web::middleware::from_fn`).
 pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
@@ -91,7 +115,7 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
     }
 
     let auth = state.auth.authenticate(req.headers()).await;
-    let denied = cross_site(&req, &auth);
+    let denied = oversized(&req).or_else(|| cross_site(&req, &auth));
     let principal = match &auth {
         Auth::Caller(c) => c.account.to_string(),
         _ => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
@@ -152,6 +176,13 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
     }
     let headers = res.headers_mut();
     common_headers(headers, &state, &id, budget, authenticated, origin.as_ref());
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        // Stopping: this answer closes its connection, so that no client sends another request
+        // on it just as the server closes it (it reconnects, and finds the listener closed).
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
     let status = res.status().as_u16();
     tracing::info!(target: "access", %method, path = %path, status, ms = started.elapsed().as_secs_f64() * 1000.0, request_id = %id);
     Ok(res)
@@ -222,10 +253,18 @@ pub fn render_error(
     };
     let mut b = HttpResponse::build(e.status);
     b.insert_header((header::LINK, link_header::render(&links)));
+    let format = negotiate_error(accept);
     for (name, value) in &e.headers {
+        // A browser meets a Basic challenge with its own login dialog (headless Chromium fails the
+        // navigation outright) and then sends those credentials forever, so signing out could
+        // never work. A page gets a form-based challenge instead, and shows the sign-in form.
+        if format == ErrorFormat::Html && name.eq_ignore_ascii_case("www-authenticate") {
+            b.append_header((*name, format!(r#"Cookie realm="signpost", form-action="{}""#, uris::SESSIONS)));
+            continue;
+        }
         b.append_header((*name, value.as_str()));
     }
-    match negotiate_error(accept) {
+    match format {
         ErrorFormat::Html => {
             let pairs: Vec<(String, String)> = e.links.iter().map(|l| (l.rel.to_string(), l.href.clone())).collect();
             b.content_type("text/html; charset=utf-8")

@@ -1,7 +1,9 @@
 //! `Idempotency-Key` on creating POSTs: the same key with the same request by the same principal
 //! within 24 hours answers the stored first response and creates nothing; the same key with a
 //! different body answers 422; the same key while the first request is still running, 409.
-//! Keys are stored in SQLite, so replays survive restarts.
+//! Keys are stored in SQLite, so replays survive restarts; the key is taken in the same
+//! transaction as the request's own write, so a retry after a crash that cut the first answer off
+//! is never carried out twice (it answers `303 See Other` to what was created, or 409).
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store;
@@ -50,7 +52,8 @@ async fn prepare(req: &mut ServiceRequest, state: &AppState, principal: &str, ke
         return Err(ApiError::bad_request("Idempotency-Key must be 1 to 255 characters"));
     }
     let mut payload = req.take_payload();
-    let body = super::params::read_body(state.config.body_limit, &mut payload).await?;
+    let timeout = std::time::Duration::from_secs(state.config.client_timeout);
+    let body = super::params::read_body(state.config.body_limit, timeout, &mut payload).await?;
     let mut hasher = Sha256::new();
     hasher.update(req.path().as_bytes());
     hasher.update([0]);
@@ -69,8 +72,25 @@ async fn prepare(req: &mut ServiceRequest, state: &AppState, principal: &str, ke
             "This Idempotency-Key was already used with a different request; use a new key for a new request",
         ));
     }
-    let mut res = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
     let headers: Vec<(String, String)> = serde_json::from_str(&stored.headers).unwrap_or_default();
+    if stored.status == store::idempotency::PLACEHOLDER_STATUS {
+        // Carried out, but the process stopped before its response was stored (a crash): never
+        // carry it out again; send the client to what it created, when that is known.
+        return match headers.into_iter().find(|(n, _)| n.eq_ignore_ascii_case("location")) {
+            Some((_, location)) => Ok(Prepared::Replay(
+                HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, location))
+                    .insert_header(("Idempotent-Replayed", "true"))
+                    .finish(),
+            )),
+            None => Err(ApiError::conflict(
+                20409,
+                "The request with this Idempotency-Key was carried out, but the server stopped before it could answer; it was not carried out twice. Find its result in the collection",
+            )
+            .link("up", req.path().to_owned())),
+        };
+    }
+    let mut res = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
     for (n, v) in headers {
         res.append_header((n, v));
     }
@@ -109,7 +129,8 @@ pub async fn handle(
     }
     let _release = Release(&state.idempotency, slot);
     req.set_payload(actix_web::dev::Payload::from(body));
-    let res = next.call(req).await?;
+    let pending = store::idempotency::Pending::new(principal.clone(), key.clone(), request_hash.clone());
+    let res = store::idempotency::during(pending, next.call(req)).await?;
     if !res.status().is_success() || res.response().extensions().get::<ApiError>().is_some() {
         return Ok(res);
     }

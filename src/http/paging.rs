@@ -6,7 +6,6 @@ use crate::error::ApiError;
 use crate::hypermedia::model::Paging;
 use crate::hypermedia::uris;
 use crate::store::{Cursor, Slice, Window};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
 /// Default items per page.
 pub const DEFAULT_SIZE: u32 = 50;
@@ -22,22 +21,27 @@ pub struct PageRequest {
     pub window: Window,
 }
 
-/// Encodes a cursor as an opaque token.
+/// The shape of every token [`encode`] makes; every string of this shape decodes (the OpenAPI
+/// document gives it as the `PageToken` pattern).
+pub const TOKEN_PATTERN: &str = "^PA[ab][0-7][0-9a-f]{15}$";
+
+/// Encodes a cursor as an opaque token: `PA`, the direction, the keyset position in 16 hex digits.
 pub fn encode(cursor: Cursor) -> Option<String> {
-    let raw = match cursor {
-        Cursor::First => return None,
-        Cursor::After(p) => format!("a{p}"),
-        Cursor::Before(p) => format!("b{p}"),
-    };
-    Some(format!("PA{}", URL_SAFE_NO_PAD.encode(raw)))
+    match cursor {
+        Cursor::First => None,
+        Cursor::After(p) => Some(format!("PAa{p:016x}")),
+        Cursor::Before(p) => Some(format!("PAb{p:016x}")),
+    }
 }
 
 /// Decodes a token made by [`encode`].
 pub fn decode(token: &str) -> Option<Cursor> {
-    let raw = URL_SAFE_NO_PAD.decode(token.strip_prefix("PA")?).ok()?;
-    let raw = std::str::from_utf8(&raw).ok()?;
-    let (dir, pos) = raw.split_at_checked(1)?;
-    let pos: i64 = pos.parse().ok().filter(|p| *p >= 0)?;
+    let rest = token.strip_prefix("PA")?;
+    let (dir, hex) = rest.split_at_checked(1)?;
+    if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return None;
+    }
+    let pos = i64::from_str_radix(hex, 16).ok()?;
     match dir {
         "a" => Some(Cursor::After(pos)),
         "b" => Some(Cursor::Before(pos)),
@@ -123,10 +127,24 @@ mod tests {
         for c in [Cursor::After(0), Cursor::After(123_456_789), Cursor::Before(42)] {
             assert_eq!(decode(&encode(c).unwrap()), Some(c));
         }
-        for bad in ["", "PA", "PAxyz", "XXYTE=", "PA!!!", "PAYy0x"] {
+        for bad in ["", "PA", "PAxyz", "XXYTE=", "PA!!!", "PAYy0x", "PAa+000000000000005", "PAaffffffffffffffff", "PAc0000000000000005", "PAa00000000000000A5"] {
             assert_eq!(decode(bad), None, "{bad}");
         }
-        assert_eq!(decode(&format!("PA{}", URL_SAFE_NO_PAD.encode("a-5"))), None);
+        let pattern = regex_lite_match;
+        for c in [Cursor::After(0), Cursor::Before(i64::MAX)] {
+            assert!(pattern(&encode(c).unwrap()), "tokens have the documented shape");
+        }
+    }
+
+    /// `TOKEN_PATTERN`, spelled out: `PA`, `a` or `b`, one of `0-7`, fifteen lowercase hex digits.
+    fn regex_lite_match(t: &str) -> bool {
+        let b = t.as_bytes();
+        b.len() == 19
+            && t.starts_with("PA")
+            && matches!(b[2], b'a' | b'b')
+            && (b'0'..=b'7').contains(&b[3])
+            && b[4..].iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+            && TOKEN_PATTERN == "^PA[ab][0-7][0-9a-f]{15}$"
     }
 
     #[test]
@@ -137,5 +155,41 @@ mod tests {
             assert_eq!(parse(&q(bad)).unwrap_err().status.as_u16(), 400, "{bad}");
         }
         assert_eq!(parse(&Params::default()).unwrap().window.size, DEFAULT_SIZE);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every position, in both directions, survives the trip through a token.
+        #[test]
+        fn tokens_round_trip(pos in 0i64..=i64::MAX, after in any::<bool>()) {
+            let cursor = if after { Cursor::After(pos) } else { Cursor::Before(pos) };
+            let token = encode(cursor).unwrap();
+            prop_assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{}", token);
+            prop_assert_eq!(decode(&token), Some(cursor));
+        }
+
+        /// Any text decodes to a valid position or to nothing; what decodes re-encodes to itself.
+        #[test]
+        fn forged_tokens_decode_to_nothing_or_a_valid_position(token in "(PA)?[A-Za-z0-9_=+/-]{0,24}|.{0,24}") {
+            if let Some(cursor) = decode(&token) {
+                prop_assert!(matches!(cursor, Cursor::After(p) | Cursor::Before(p) if p >= 0));
+                prop_assert_eq!(decode(&encode(cursor).unwrap()), Some(cursor));
+            }
+        }
+
+        /// `PageSize` is accepted exactly from 1 to 1000.
+        #[test]
+        fn page_size_is_bounded(size in any::<i64>()) {
+            let q = Params::from_pairs(vec![("PageSize".into(), size.to_string())]);
+            match parse(&q) {
+                Ok(p) => prop_assert!((1..=MAX_SIZE as i64).contains(&size) && i64::from(p.window.size) == size),
+                Err(e) => prop_assert!(!(1..=MAX_SIZE as i64).contains(&size) && e.status.as_u16() == 400),
+            }
+        }
     }
 }

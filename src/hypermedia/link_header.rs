@@ -148,3 +148,42 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn link() -> impl Strategy<Value = Link> {
+        // Targets as the server writes them; titles with the characters that could break parsing.
+        (
+            "[a-z][a-z0-9.-]{0,12}",
+            "/[A-Za-z0-9/._~?&=%-]{0,40}",
+            proptest::option::of("[ -~]{0,20}"),
+        )
+            .prop_map(|(rel, href, title)| {
+                let mut l = Link::new(rel, href);
+                l.title = title.map(Into::into);
+                l
+            })
+    }
+
+    proptest! {
+        /// Rendering links and parsing the header gives back every (target, relation), in order,
+        /// whatever their titles hold (quotes, backslashes, commas, semicolons).
+        #[test]
+        fn render_then_parse_round_trips(links in prop::collection::vec(link(), 0..8)) {
+            let expected: Vec<(String, String)> = links.iter().map(|l| (l.href.clone(), l.rel.to_string())).collect();
+            prop_assert_eq!(parse(&render(&links)), expected);
+        }
+
+        /// Any text parses without a panic into relations without whitespace and targets without `>`.
+        #[test]
+        fn any_text_parses_safely(text in ".{0,80}|[<>;,=\" a-z]{0,80}") {
+            for (uri, rel) in parse(&text) {
+                prop_assert!(!rel.is_empty() && !rel.contains(char::is_whitespace));
+                prop_assert!(!uri.contains('>'));
+            }
+        }
+    }
+}

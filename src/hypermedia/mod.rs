@@ -5,5 +5,6 @@
 //! decides which relations and actions a resource has in its current state.
 pub mod link_header;
 pub mod model;
+pub mod relations;
 pub mod resource;
 pub mod uris;

@@ -1,10 +1,10 @@
 //! The one place that turns domain objects into resources: which relations each kind of
 //! resource has, which extra links, and which actions the caller may take in its current state
 //! (CONTRACT §4: a relation or action the state does not allow is absent).
-use super::resource::{Action, Field, FieldKind, Items, Resource};
+use super::resource::{Action, Field, Items, Resource};
 use super::uris;
 use crate::domain::account::{Account, AccountStatus};
-use crate::domain::message::{Feedback, Media, Message, E164_REGEX, MAX_BODY_CHARS, OUTCOMES};
+use crate::domain::message::{Feedback, Media, Message};
 use crate::domain::sid::{AccountSid, SessionSid};
 use crate::store::sessions::Session;
 use serde::Serialize;
@@ -61,13 +61,19 @@ struct RootProps {
 pub const API_VERSION: &str = "1";
 
 fn service_links(r: Resource) -> Resource {
-    // `service-desc` (the OpenAPI document at uris::OPENAPI) is linked once it is served (issue 6).
-    r.link("service-doc", uris::DOCS.to_owned()).link("help", uris::DOCS.to_owned())
+    r.link("service-desc", uris::OPENAPI.to_owned())
+        .link("service-doc", uris::DOCS.to_owned())
+        .link("help", uris::DOCS.to_owned())
+}
+
+/// A resource of a kind, `describedby` the JSON Schema of that kind.
+fn resource(kind: &'static str, title: impl Into<String>, uri: String, props: impl super::resource::Properties) -> Resource {
+    Resource::new(kind, title, uri, props).link("describedby", uris::schema(kind))
 }
 
 /// `GET /` (CONTRACT §1).
 pub fn root(viewer: Viewer) -> Resource {
-    let mut r = Resource::new(
+    let mut r = resource(
         "root",
         "signpost",
         uris::ROOT.to_owned(),
@@ -87,14 +93,21 @@ pub fn root(viewer: Viewer) -> Resource {
     }
     r = service_links(r);
     if viewer.account.is_none() {
-        r = r.action(sign_in(None));
-        if viewer.open_signup {
-            r = r.action(create_account("create-account"));
-        }
+        r.actions.extend(sign_in_or_up(viewer.open_signup));
     } else if let Some(session) = viewer.session {
         r = r.action(sign_out(session));
     }
     r
+}
+
+/// What an anonymous caller may do anywhere: sign in and, with open sign-up, create an account.
+/// The root offers these, and so does every page that answers 401 to a browser.
+pub fn sign_in_or_up(open_signup: bool) -> Vec<Action> {
+    let mut actions = vec![sign_in(None)];
+    if open_signup {
+        actions.push(create_account("create-account"));
+    }
+    actions
 }
 
 fn create_account(name: &'static str) -> Action {
@@ -103,21 +116,21 @@ fn create_account(name: &'static str) -> Action {
         title: "Create an account",
         method: "POST",
         target: uris::ACCOUNTS.to_owned(),
-        fields: vec![Field::text("FriendlyName", "Friendly name").max_length(64)],
+        fields: forms::create_account(),
     }
 }
 
 fn sign_in(account: Option<&AccountSid>) -> Action {
-    let mut sid = Field::text("AccountSid", "Account SID").required().regex("^AC[0-9a-f]{32}$");
+    let mut fields = forms::sign_in();
     if let Some(account) = account {
-        sid = sid.value(account.as_str());
+        fields = forms::prefill(fields, "AccountSid", account.as_str());
     }
     Action {
         name: "sign-in",
         title: "Sign in",
         method: "POST",
         target: uris::SESSIONS.to_owned(),
-        fields: vec![sid, Field::text("AuthToken", "Auth token").required().kind(FieldKind::Password)],
+        fields,
     }
 }
 
@@ -134,7 +147,7 @@ fn sign_out(session: &SessionSid) -> Action {
 /// One account.
 pub fn account(a: Account, viewer: Viewer) -> Resource {
     let uri = uris::account(&a.sid);
-    let mut r = Resource::new("account", format!("Account {}", a.friendly_name), uri.clone(), a.clone())
+    let mut r = resource("account", format!("Account {}", a.friendly_name), uri.clone(), a.clone())
         .relation("messages", uris::messages(&a.sid))
         .relation("sessions", uris::SESSIONS.to_owned())
         .link("up", uris::ACCOUNTS.to_owned())
@@ -148,14 +161,11 @@ pub fn account(a: Account, viewer: Viewer) -> Resource {
             title: "Rename or close the account",
             method: "POST",
             target: uri,
-            fields: vec![
-                Field::text("FriendlyName", "Friendly name")
-                    .value(a.friendly_name.clone())
-                    .max_length(64),
-                Field::text("Status", "Status")
-                    .options(&AccountStatus::ALL)
-                    .value(a.status.to_string()),
-            ],
+            fields: forms::prefill(
+                forms::prefill(forms::update_account(), "FriendlyName", &a.friendly_name),
+                "Status",
+                &a.status.to_string(),
+            ),
         });
     }
     r
@@ -199,8 +209,8 @@ pub fn session(s: Session, token: Option<String>) -> Resource {
     let created = s.date_created;
     let title = format!("Session {}", s.sid);
     let mut r = match token {
-        Some(token) => Resource::new("session", title, uri, Created { session: s, token }),
-        None => Resource::new("session", title, uri, s),
+        Some(token) => resource("session", title, uri, Created { session: s, token }),
+        None => resource("session", title, uri, s),
     };
     r = r
         .relation("account", uris::account(&account_sid))
@@ -233,12 +243,14 @@ pub fn message(m: Message) -> Resource {
         m.body.is_empty(),
     );
     let updated = m.date_updated;
-    let mut r = Resource::new("message", title, uri.clone(), m)
+    let mut r = resource("message", title, uri.clone(), m)
         .relation("media", uris::media_list(&account, &sid))
         .relation("feedback", uris::feedback(&account, &sid))
         .relation("account", uris::account(&account))
         .link("up", uris::messages(&account))
         .modified(updated);
+    // Redacting is always allowed (again is harmless), whether or not the form is offered.
+    r.also_allows = &["POST"];
     if !redacted {
         r = r.action(Action {
             name: "redact",
@@ -278,7 +290,7 @@ fn feedback_action(target: String) -> Action {
         title: "Leave feedback",
         method: "POST",
         target,
-        fields: vec![Field::text("Outcome", "Outcome").required().options(&OUTCOMES).value("confirmed")],
+        fields: forms::feedback(),
     }
 }
 
@@ -289,17 +301,7 @@ pub fn send_message(target: String) -> Action {
         title: "Send a message",
         method: "POST",
         target,
-        fields: vec![
-            Field::text("To", "To").required().kind(FieldKind::Tel).regex(E164_REGEX),
-            Field::text("From", "From").required().kind(FieldKind::Tel).regex(E164_REGEX),
-            Field::text("Body", "Body")
-                .kind(FieldKind::Textarea)
-                .max_length(MAX_BODY_CHARS as u32),
-            Field::text("MediaUrl", "Media URL").kind(FieldKind::Url).multiple(),
-            Field::text("StatusCallback", "Status callback URL").kind(FieldKind::Url),
-            Field::text("SendAt", "Send at (schedules the message)").kind(FieldKind::DateTime),
-            Field::text("ScheduleType", "Schedule type").options(&["fixed"]),
-        ],
+        fields: forms::send_message(),
     }
 }
 
@@ -320,12 +322,7 @@ fn filter_messages(target: String) -> Action {
         title: "Filter messages",
         method: "GET",
         target,
-        fields: vec![
-            Field::text("To", "To").kind(FieldKind::Tel),
-            Field::text("From", "From").kind(FieldKind::Tel),
-            Field::text("DateSent", "Sent on (YYYY-MM-DD)"),
-            Field::text("PageSize", "Page size (1-1000)").value("50"),
-        ],
+        fields: forms::prefill(forms::filter_messages(), "PageSize", "50"),
     }
 }
 
@@ -335,7 +332,7 @@ pub fn media(m: Media) -> Resource {
     let message = uris::message(&m.account_sid, &m.parent_sid);
     let list = uris::media_list(&m.account_sid, &m.parent_sid);
     let (title, updated, url) = (format!("Media {}", m.sid), m.date_updated, m.url.clone());
-    let mut r = Resource::new("media", title, uri.clone(), m)
+    let mut r = resource("media", title, uri.clone(), m)
         .relation("message", message)
         .link("up", list)
         .modified(updated);
@@ -368,7 +365,7 @@ pub fn feedback(f: Feedback) -> Resource {
     let uri = uris::feedback(&f.account_sid, &f.message_sid);
     let message = uris::message(&f.account_sid, &f.message_sid);
     let (title, updated) = (format!("Feedback on {}", f.message_sid), f.date_updated);
-    Resource::new("feedback", title, uri.clone(), f)
+    resource("feedback", title, uri.clone(), f)
         .relation("message", message.clone())
         .link("up", message)
         .modified(updated)
@@ -385,7 +382,7 @@ fn collection(kind: &'static str, title: &str, uri: String, paging: Paging, key:
         ("next", paging.next_page_uri.clone()),
         ("prev", paging.previous_page_uri.clone()),
     ];
-    let mut r = Resource::new(
+    let mut r = resource(
         kind,
         title,
         uri,
@@ -401,4 +398,89 @@ fn collection(kind: &'static str, title: &str, uri: String, paging: Paging, key:
     }
     r.items = Some(Items { key, list: items });
     r
+}
+
+/// The inputs of every action, in one place: the HTML forms, the HAL-FORMS templates and the
+/// OpenAPI request bodies ([`crate::openapi`]) are all built from these lists.
+pub mod forms {
+    use super::super::resource::{Field, FieldKind};
+    use crate::domain::account::AccountStatus;
+    use crate::domain::message::{E164_REGEX, MAX_BODY_CHARS, OUTCOMES};
+
+    /// Sets the value of the field called `name`.
+    pub fn prefill(fields: Vec<Field>, name: &str, value: &str) -> Vec<Field> {
+        fields
+            .into_iter()
+            .map(|f| if f.name == name { f.value(value) } else { f })
+            .collect()
+    }
+
+/// A URL the server accepts: absolute http(s) with a host.
+    pub const HTTP_URL: &str = r"^https?://[^\s/?#@]+([/?#]\S*)?$";
+
+    fn friendly_name() -> Field {
+        // Not blank, no NUL.
+        Field::text("FriendlyName", "Friendly name")
+            .max_length(64)
+            .regex(r"^[^\x00]*[^\s\x00][^\x00]*$")
+    }
+
+    /// `POST` accounts.
+    pub fn create_account() -> Vec<Field> {
+        vec![friendly_name()]
+    }
+
+    /// `POST` an account: rename or change status.
+    pub fn update_account() -> Vec<Field> {
+        vec![
+            friendly_name(),
+            Field::text("Status", "Status").options(&AccountStatus::ALL),
+        ]
+    }
+
+    /// `POST` sessions: sign in.
+    pub fn sign_in() -> Vec<Field> {
+        vec![
+            Field::text("AccountSid", "Account SID").required().regex("^AC[0-9a-f]{32}$"),
+            Field::text("AuthToken", "Auth token").required().kind(FieldKind::Password),
+        ]
+    }
+
+    /// `POST` messages: send.
+    pub fn send_message() -> Vec<Field> {
+        vec![
+            Field::text("To", "To").required().kind(FieldKind::Tel).regex(E164_REGEX),
+            Field::text("From", "From").required().kind(FieldKind::Tel).regex(E164_REGEX),
+            Field::text("Body", "Body")
+                .kind(FieldKind::Textarea)
+                .max_length(MAX_BODY_CHARS as u32),
+            Field::text("MediaUrl", "Media URL").kind(FieldKind::Url).regex(HTTP_URL).multiple(),
+            Field::text("StatusCallback", "Status callback URL").kind(FieldKind::Url).regex(HTTP_URL),
+            Field::text("SendAt", "Send at (schedules the message)").kind(FieldKind::DateTime),
+            Field::text("ScheduleType", "Schedule type").options(&["fixed"]),
+        ]
+    }
+
+    /// `POST` a message: redact (`Body` empty) or cancel (`Status=canceled`).
+    pub fn update_message() -> Vec<Field> {
+        vec![
+            Field::text("Body", "Body (only empty: redacts)").options(&[""]),
+            Field::text("Status", "Status (only canceled)").options(&["canceled"]),
+        ]
+    }
+
+    /// `POST` feedback.
+    pub fn feedback() -> Vec<Field> {
+        vec![Field::text("Outcome", "Outcome").required().options(&OUTCOMES).value("confirmed")]
+    }
+
+    /// `GET` messages with filters.
+    pub fn filter_messages() -> Vec<Field> {
+        vec![
+            Field::text("To", "To").kind(FieldKind::Tel),
+            Field::text("From", "From").kind(FieldKind::Tel),
+            Field::text("DateSent", "Sent on (YYYY-MM-DD)"),
+            Field::text("PageSize", "Page size (1-1000)"),
+        ]
+    }
 }

@@ -198,6 +198,8 @@ pub struct Resource {
     pub last_modified: Option<i64>,
     /// A notice to show prominently on the page (the once-only auth token warning).
     pub notice: Option<String>,
+    /// Methods the caller may use here beyond those of its actions (`OPTIONS` lists both).
+    pub also_allows: &'static [&'static str],
 }
 
 impl Resource {
@@ -214,6 +216,7 @@ impl Resource {
             items: None,
             last_modified: None,
             notice: None,
+            also_allows: &[],
         }
     }
 

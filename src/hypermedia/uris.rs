@@ -27,6 +27,8 @@ pub const MEDIA: &str = "/2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}
 pub const FEEDBACK: &str = "/2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}/Feedback.json";
 /// The OpenAPI description (`service-desc`).
 pub const OPENAPI: &str = "/openapi.json";
+/// The JSON Schema of one kind of resource (`describedby`).
+pub const SCHEMA: &str = "/schemas/{kind}.json";
 /// The human documentation (`service-doc`, `help`).
 pub const DOCS: &str = "/docs";
 /// One documentation page.
@@ -67,6 +69,11 @@ pub fn media(account: &AccountSid, message: &MessageSid, sid: &MediaSid) -> Stri
 /// `…/Messages/{MessageSid}/Feedback.json`
 pub fn feedback(account: &AccountSid, message: &MessageSid) -> String {
     format!("/2010-04-01/Accounts/{account}/Messages/{message}/Feedback.json")
+}
+
+/// `/schemas/{kind}.json`: the JSON Schema a resource of this kind is `describedby`.
+pub fn schema(kind: &str) -> String {
+    format!("/schemas/{kind}.json")
 }
 
 /// `/docs/{page}`
@@ -118,6 +125,7 @@ mod tests {
             (FEEDBACK, feedback(&ac, &sm)),
             (DOC_PAGE, doc_page("paging")),
             (ERROR_DOC, error_doc(20404)),
+            (SCHEMA, schema("message")),
         ];
         for (pattern, uri) in cases {
             assert!(ResourceDef::new(pattern).is_match(&uri), "{uri} does not match {pattern}");

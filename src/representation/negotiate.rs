@@ -209,3 +209,53 @@ mod tests {
         assert_eq!(negotiate_error(Some("text/html,*/*;q=0.8")), ErrorFormat::Html);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TYPES: [(&str, Format); 5] = [
+        ("application/json", Format::Json),
+        ("application/hal+json", Format::Hal),
+        ("application/prs.hal-forms+json", Format::HalForms),
+        ("text/html", Format::Html),
+        ("application/vnd.signpost+json; version=1", Format::Vendor),
+    ];
+
+    proptest! {
+        /// With distinct quality values, the offered type the client rates highest wins, in any
+        /// order, whatever unknown types are listed beside it, and whatever the letter case.
+        #[test]
+        fn the_highest_rated_type_wins(
+            order in Just((0..TYPES.len()).collect::<Vec<_>>()).prop_shuffle(),
+            qs in prop::collection::btree_set(1u32..=1000, TYPES.len()),
+            unknown in "[a-z]{1,8}/[a-z]{1,8}",
+            upper in any::<bool>(),
+        ) {
+            let qs: Vec<u32> = qs.into_iter().collect();
+            let mut entries: Vec<String> = order.iter().map(|&i| format!("{};q={}", TYPES[i].0, qs[i] as f32 / 1000.0)).collect();
+            entries.push(format!("{unknown};q=1"));
+            let mut accept = entries.join(", ");
+            if upper {
+                accept = accept.to_ascii_uppercase().replace("VERSION=1", "version=1");
+            }
+            let best = (0..TYPES.len()).max_by_key(|&i| qs[i]).unwrap();
+            prop_assert_eq!(negotiate(Some(&accept)), Some(TYPES[best].1), "{}", accept);
+        }
+
+        /// `*/*;q=0` refuses only what was not already asked for: adding it changes nothing.
+        #[test]
+        fn refusing_everything_else_changes_nothing(accept in "[a-z*/+.;=0-9, ]{0,60}") {
+            prop_assume!(!accept.trim().is_empty());
+            prop_assert_eq!(negotiate(Some(&format!("{accept}, */*;q=0"))), negotiate(Some(&accept)));
+        }
+
+        /// Any header value negotiates without a panic, for resources and for errors.
+        #[test]
+        fn any_accept_is_safe(accept in ".{0,80}") {
+            let _ = negotiate(Some(&accept));
+            let _ = negotiate_error(Some(&accept));
+        }
+    }
+}

@@ -82,8 +82,9 @@ impl Permitted {
     fn of(r: &Resource) -> Permitted {
         let path = r.uri.split('?').next().unwrap_or(&r.uri);
         let mut methods = vec!["GET", "HEAD", "OPTIONS"];
-        for action in r.actions.iter().filter(|a| a.target == path) {
-            let implied: &[&'static str] = match action.method {
+        let actions = r.actions.iter().filter(|a| a.target == path).map(|a| a.method);
+        for method in actions.chain(r.also_allows.iter().copied()) {
+            let implied: &[&'static str] = match method {
                 "POST" => &["POST", "PUT", "PATCH"],
                 "DELETE" => &["DELETE"],
                 _ => &[],
@@ -105,12 +106,19 @@ impl Permitted {
 
 /// Page facts from the request (who is signed in).
 pub fn page_context(req: &HttpRequest) -> html::PageContext {
+    let open_signup = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .is_some_and(|s| s.config.open_signup);
     match req.extensions().get::<Auth>() {
         Some(Auth::Caller(c)) => html::PageContext {
             account: Some(c.account.to_string()),
             session_uri: c.session.as_ref().map(crate::hypermedia::uris::session),
+            open_signup,
         },
-        _ => html::PageContext::default(),
+        _ => html::PageContext {
+            open_signup,
+            ..Default::default()
+        },
     }
 }
 
@@ -119,6 +127,11 @@ fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(heade
     let Some(format) = negotiate(accept) else {
         return ApiError::not_acceptable(&OFFERED).error_response();
     };
+    // Post/Redirect/Get for browsers, except for a page that must be seen this once (the new
+    // account's auth token).
+    if html::is_browser_form_post(req) && r.notice.is_none() {
+        return html::see_other(req, &r.uri, extra);
+    }
     let rendered = render(&r, format, &page_context(req));
     let permitted = Permitted::of(&r);
     let links = link_header::render(&r.header_links().collect::<Vec<_>>());
@@ -159,6 +172,9 @@ impl Responder for Reply {
             Reply::Ok(r) => respond(req, StatusCode::OK, r, Vec::new()),
             Reply::Created(r) => respond(req, StatusCode::CREATED, r, Vec::new()),
             Reply::CreatedWith(r, headers) => respond(req, StatusCode::CREATED, r, headers),
+            // A browser's delete (sign out included) goes on to the page it leads back to.
+            Reply::Deleted(links) if html::is_browser_form_post(req) => html::see_other(req, html::after_delete(&links), Vec::new()),
+            Reply::DeletedWith(links, headers) if html::is_browser_form_post(req) => html::see_other(req, html::after_delete(&links), headers),
             Reply::Deleted(links) => deleted(links, Vec::new()),
             Reply::DeletedWith(links, headers) => deleted(links, headers),
             Reply::SeeOther(uri) => HttpResponse::SeeOther()

@@ -39,6 +39,11 @@ pub enum StoreError {
     #[from(skip)]
     #[display("corrupt data: {_0}")]
     Corrupt(#[error(not(source))] String),
+    /// The database file was deleted or replaced while the server ran: writes are refused, as
+    /// they would go to a file that no later start would open.
+    #[from(skip)]
+    #[display("the database file {_0} was deleted or replaced while signpost was running")]
+    Moved(#[error(not(source))] String),
 }
 
 impl StoreError {
@@ -57,9 +62,35 @@ impl StoreError {
                         | ErrorCode::CannotOpen
                 )
             ),
-            StoreError::Pool(_) | StoreError::Closed => true,
+            StoreError::Pool(_) | StoreError::Closed | StoreError::Moved(_) => true,
             StoreError::Corrupt(_) => false,
         }
+    }
+
+    /// What an operator can do about it, when there is something to say.
+    pub fn advice(&self) -> Option<&'static str> {
+        let StoreError::Sqlite(e) = self else {
+            return match self {
+                StoreError::Moved(_) => Some(
+                    "writes are refused until signpost is restarted; while it runs, the data can still be copied from the file it holds open (ls -l /proc/<pid>/fd)",
+                ),
+                _ => None,
+            };
+        };
+        Some(match e.sqlite_error_code()? {
+            ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => {
+                "the file is not a signpost database or it is damaged: restore it from a backup (docs/reliability.md), or move it aside to start with an empty database"
+            }
+            ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
+                "signpost must be able to write the file and its directory (SQLite keeps -wal and -shm files beside it): check permissions, attributes (lsattr) and that the file system is not read-only"
+            }
+            ErrorCode::DiskFull => "the disk is full: free some space; writes answer 503 until then",
+            ErrorCode::SystemIoFailure => {
+                "the operating system refused a read or write: check that the file system is neither full nor read-only, the file's attributes (lsattr), and the disk (dmesg)"
+            }
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => "another process holds the database: is a second signpost running on it?",
+            _ => return None,
+        })
     }
 
     /// True for a UNIQUE / PRIMARY KEY violation.
@@ -97,6 +128,7 @@ impl Db {
     /// Opens (creating if needed) the database at `path`, applies `schema.sql`, and starts the writer.
     pub fn open(path: &Path, pool_size: u32) -> Result<Db, StoreError> {
         let writer_conn = init::open_writer(path)?;
+        let watch = FileWatch::new(path);
         let manager = SqliteConnectionManager::file(path)
             .with_flags(
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -112,7 +144,7 @@ impl Db {
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("signpost-writer".into())
-            .spawn(move || run_writer(writer_conn, rx))
+            .spawn(move || run_writer(writer_conn, rx, watch))
             .map_err(|e| StoreError::Corrupt(format!("cannot start writer thread: {e}")))?;
         Ok(Db {
             pool,
@@ -158,11 +190,18 @@ impl Db {
         E: From<StoreError> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel::<Result<R, E>>();
+        // A write of a request sent with an Idempotency-Key takes the key in the same transaction.
+        let pending = idempotency::current();
         let job: Job = Box::new(move |conn| {
-            let result = match conn {
+            let mut result = match conn {
                 Some(conn) => f(conn),
                 None => Err(StoreError::Closed.into()),
             };
+            if let (true, Some(conn), Some(p)) = (result.is_ok(), conn, &pending) {
+                if let Err(e) = idempotency::reserve(conn, p, crate::domain::dates::now()) {
+                    result = Err(e.into());
+                }
+            }
             let ok = result.is_ok();
             let completion: Completion = Box::new(move |committed| {
                 let _ = tx.send(match committed {
@@ -185,7 +224,62 @@ impl Db {
     }
 }
 
-fn run_writer(conn: Connection, rx: mpsc::Receiver<Command>) {
+/// The database and WAL files the writer has open, as (device, inode). If the path stops naming
+/// them (deleted, or replaced while running), a commit would still succeed — into a file that no
+/// later start opens — and the write would be lost silently; so writes are refused instead.
+struct FileWatch {
+    path: std::path::PathBuf,
+    wal: std::path::PathBuf,
+    db_id: Option<(u64, u64)>,
+    wal_id: Option<(u64, u64)>,
+    reported: bool,
+}
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &Path) -> Option<(u64, u64)> {
+    None
+}
+
+impl FileWatch {
+    fn new(path: &Path) -> FileWatch {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let wal = std::path::PathBuf::from(wal);
+        FileWatch {
+            db_id: file_id(path),
+            wal_id: file_id(&wal),
+            path: path.to_path_buf(),
+            wal,
+            reported: false,
+        }
+    }
+
+    /// Ok while the files on disk are the ones the writer has open (two `stat`s per group).
+    fn check(&mut self) -> Result<(), StoreError> {
+        let Some(db_id) = self.db_id else { return Ok(()) };
+        if self.wal_id.is_none() {
+            self.wal_id = file_id(&self.wal);
+        }
+        let same = file_id(&self.path) == Some(db_id) && self.wal_id.map_or(true, |id| file_id(&self.wal) == Some(id));
+        if same {
+            return Ok(());
+        }
+        let e = StoreError::Moved(self.path.display().to_string());
+        if !self.reported {
+            self.reported = true;
+            tracing::error!("{e}: {}", e.advice().unwrap_or_default());
+        }
+        Err(e)
+    }
+}
+
+fn run_writer(conn: Connection, rx: mpsc::Receiver<Command>, mut watch: FileWatch) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     let mut stopping = false;
     while !stopping {
@@ -203,20 +297,20 @@ fn run_writer(conn: Connection, rx: mpsc::Receiver<Command>) {
                 Err(_) => break,
             }
         }
-        commit_group(&conn, group.drain(..));
+        commit_group(&conn, group.drain(..), &mut watch);
     }
     // Writes queued behind Stop still get an answer.
     while let Ok(Command::Job(job)) = rx.try_recv() {
         group.push(job);
     }
-    commit_group(&conn, group.drain(..));
+    commit_group(&conn, group.drain(..), &mut watch);
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;") {
         tracing::warn!("final WAL checkpoint failed: {e}");
     }
     tracing::debug!("storage writer stopped");
 }
 
-fn commit_group(conn: &Connection, jobs: impl ExactSizeIterator<Item = Job>) {
+fn commit_group(conn: &Connection, jobs: impl ExactSizeIterator<Item = Job>, watch: &mut FileWatch) {
     if jobs.len() == 0 {
         return;
     }
@@ -242,6 +336,12 @@ fn commit_group(conn: &Connection, jobs: impl ExactSizeIterator<Item = Job>) {
             tracing::error!("cannot close a savepoint: {e}");
         }
         completions.push(done);
+    }
+    if watch.check().is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+        let path = watch.path.display().to_string();
+        completions.into_iter().for_each(|done| done(Err(StoreError::Moved(path.clone()))));
+        return;
     }
     match conn.execute_batch("COMMIT") {
         Ok(()) => completions.into_iter().for_each(|done| done(Ok(()))),

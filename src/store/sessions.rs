@@ -5,17 +5,21 @@ use rusqlite::{named_params, Connection, Row};
 use serde::Serialize;
 
 /// A session as clients see it (the token itself is shown only in the creating response).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Session {
     /// `US…`
+    #[schema(value_type = String, pattern = "^US[0-9a-f]{32}$")]
     pub sid: SessionSid,
     /// Whose session it is.
+    #[schema(value_type = String, pattern = "^AC[0-9a-f]{32}$")]
     pub account_sid: AccountSid,
     /// RFC 2822.
     #[serde(serialize_with = "crate::domain::message::ser_date")]
+    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
     pub date_created: i64,
     /// RFC 2822.
     #[serde(serialize_with = "crate::domain::message::ser_date")]
+    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
     pub date_expires: i64,
     /// Not in the JSON: the browser forms' CSRF token.
     #[serde(skip)]

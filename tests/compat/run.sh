@@ -8,6 +8,9 @@
 #   1. twilio_check.py    - the real `twilio` package (PyPI) driving the server, and
 #   2. contract_check.py  - Schemathesis with Twilio's published OpenAPI subset
 #                           (../shared/twilio-api-v2010-messaging.json beside the repo),
+#   3. openapi_check.py   - Schemathesis with signpost's own OpenAPI document (service-desc):
+#                           all checks, positive and negative data, stateful links,
+#   4. the Ketting HAL walk (tests/hal) and the README tour (docs/tour.sh),
 # stops the server and exits non-zero if anything failed. Builds nothing.
 #
 # Python: $PYTHON if set, else `python3`; it must have tests/compat/requirements.txt
@@ -90,6 +93,8 @@ echo "=== twilio-python SDK against signpost ==="
 timeout 300 "$PY" "$HERE/twilio_check.py" "$BASE" | tee "$WORK/twilio.out" || status=1
 echo "=== Schemathesis: Twilio's schema ($SCHEMA) ==="
 timeout 900 "$PY" "$HERE/contract_check.py" "$BASE" "$SCHEMA" "$WORK/schemathesis" | tee "$WORK/contract.out" || status=1
+echo "=== Schemathesis: signpost's own OpenAPI document (service-desc), all checks ==="
+timeout 1200 "$PY" "$HERE/openapi_check.py" "$BASE" "$WORK/openapi" | tee "$WORK/openapi.out" || status=1
 echo "=== Ketting (generic HAL / HAL-FORMS client) walking from / ==="
 if command -v npm >/dev/null 2>&1 && (cd "$ROOT/tests/hal" && timeout 300 npm ci --no-audit --no-fund >/dev/null 2>&1); then
   (cd "$ROOT/tests/hal" && BASE="$BASE" timeout 120 node --test ketting_walk.test.mjs) | tee "$WORK/ketting.out" || status=1
@@ -109,9 +114,10 @@ fi
 # One closing line over both suites.
 read -r p1 f1 < <(grep -E '^twilio-compat: [0-9]+ passed, [0-9]+ failed$' "$WORK/twilio.out" | tail -1 | awk '{print $2, $4}') || true
 read -r p2 f2 < <(grep -E '^contract: [0-9]+ passed, [0-9]+ failed$' "$WORK/contract.out" | tail -1 | awk '{print $2, $4}') || true
-if [[ -z "${p1:-}" || -z "${p2:-}" ]]; then status=1; fi
-total_p=$(( ${p1:-0} + ${p2:-0} ))
-total_f=$(( ${f1:-1} + ${f2:-1} ))
+read -r p3 f3 < <(grep -E '^openapi-contract: [0-9]+ passed, [0-9]+ failed$' "$WORK/openapi.out" | tail -1 | awk '{print $2, $4}') || true
+if [[ -z "${p1:-}" || -z "${p2:-}" || -z "${p3:-}" ]]; then status=1; fi
+total_p=$(( ${p1:-0} + ${p2:-0} + ${p3:-0} ))
+total_f=$(( ${f1:-1} + ${f2:-1} + ${f3:-1} ))
 if [[ $status -ne 0 && $total_f -eq 0 ]]; then total_f=1; fi
 echo "compat: $total_p passed, $total_f failed"
 exit $status
