@@ -35,6 +35,18 @@ pub fn page(path: &str) -> Option<Page> {
     Some(Page { title, html })
 }
 
+/// The guide's pages (`docs/*.md` but the index), by name.
+pub fn pages() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = DOCS
+        .files()
+        .filter(|f| f.path().extension().is_some_and(|e| e == "md"))
+        .filter_map(|f| f.path().file_stem()?.to_str())
+        .filter(|n| *n != "index")
+        .collect();
+    names.sort_unstable();
+    names
+}
+
 /// The error codes that have a page.
 pub fn error_codes() -> Vec<u32> {
     let mut codes: Vec<u32> = DOCS

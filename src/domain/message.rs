@@ -177,7 +177,7 @@ pub struct Media {
     pub url: String,
 }
 
-/// Feedback on a message's delivery.
+/// Feedback on a message's delivery; before any is given, the outcome and dates are `null`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Feedback {
     /// The owner.
@@ -186,16 +186,29 @@ pub struct Feedback {
     /// The message.
     #[schema(value_type = String, pattern = "^SM[0-9a-f]{32}$")]
     pub message_sid: MessageSid,
-    /// `confirmed` or `unconfirmed`.
-    pub outcome: String,
-    /// RFC 2822.
-    #[serde(serialize_with = "ser_date")]
-    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
-        pub date_created: i64,
-    /// RFC 2822.
-    #[serde(serialize_with = "ser_date")]
-    #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
-        pub date_updated: i64,
+    /// `confirmed` or `unconfirmed`; `null` until feedback is given.
+    pub outcome: Option<String>,
+    /// RFC 2822; `null` until feedback is given.
+    #[serde(serialize_with = "ser_opt_date")]
+    #[schema(value_type = Option<String>, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
+    pub date_created: Option<i64>,
+    /// RFC 2822; `null` until feedback is given.
+    #[serde(serialize_with = "ser_opt_date")]
+    #[schema(value_type = Option<String>, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
+    pub date_updated: Option<i64>,
+}
+
+impl Feedback {
+    /// The feedback resource of a message nobody has given feedback on yet.
+    pub fn none_yet(account_sid: AccountSid, message_sid: MessageSid) -> Feedback {
+        Feedback {
+            account_sid,
+            message_sid,
+            outcome: None,
+            date_created: None,
+            date_updated: None,
+        }
+    }
 }
 
 /// Feedback outcomes.

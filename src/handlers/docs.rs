@@ -29,11 +29,14 @@ fn serve(req: &HttpRequest, path: &str) -> Result<HttpResponse, ApiError> {
         )
     };
     let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
-    let links = [
+    let mut links = vec![
         Link::new("self", req.path().to_owned()),
         Link::new("up", uris::DOCS.to_owned()),
         Link::new("start", uris::ROOT.to_owned()),
     ];
+    if path == "index" {
+        links.extend(docs::pages().into_iter().map(|p| Link::new("section", uris::doc_page(p))));
+    }
     let fresh = crate::http::conditional::not_modified(req, &etag, None);
     let mut b = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
     b.insert_header((header::LINK, link_header::render(&links)))

@@ -1,7 +1,7 @@
 //! Feedback on a message's delivery (`Outcome` confirmed / unconfirmed).
 use super::visible_message;
 use crate::domain::dates;
-use crate::domain::message::OUTCOMES;
+use crate::domain::message::{Feedback, OUTCOMES};
 use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::params::Params;
@@ -11,17 +11,18 @@ use crate::state::AppState;
 use crate::store;
 use actix_web::web;
 
-/// The feedback given on a message (404 until some is given).
+/// The feedback given on a message (its outcome `null` until some is given, so the message's
+/// `feedback` relation always leads somewhere, with the form to give it).
 pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<Reply, ApiError> {
     let (account, message) = path.into_inner();
     let (account, message) = visible_message(&state, &caller, &account, &message).await?;
-    let up = uris::message(&account, &message);
-    let missing = ApiError::not_found(up.clone()).link("message", up);
     let feedback = state
         .db
-        .read(move |conn| store::media::find_feedback(conn, &account, &message))
-        .await?
-        .ok_or(missing)?;
+        .read(move |conn| {
+            let given = store::media::find_feedback(conn, &account, &message)?;
+            Ok::<_, store::StoreError>(given.unwrap_or_else(|| Feedback::none_yet(account, message)))
+        })
+        .await?;
     Ok(Reply::Ok(model::feedback(feedback)))
 }
 

@@ -365,11 +365,13 @@ pub fn feedback(f: Feedback) -> Resource {
     let uri = uris::feedback(&f.account_sid, &f.message_sid);
     let message = uris::message(&f.account_sid, &f.message_sid);
     let (title, updated) = (format!("Feedback on {}", f.message_sid), f.date_updated);
-    resource("feedback", title, uri.clone(), f)
+    let mut r = resource("feedback", title, uri.clone(), f)
         .relation("message", message.clone())
-        .link("up", message)
-        .modified(updated)
-        .action(Action {
+        .link("up", message);
+    if let Some(updated) = updated {
+        r = r.modified(updated);
+    }
+    r.action(Action {
             name: "default",
             ..feedback_action(uri)
         })

@@ -25,6 +25,7 @@ pub const RELATIONS: &[(&str, &str)] = &[
     ("help", "Help: the documentation; on an error, the page about its code (`more_info`)."),
     ("describedby", "The JSON Schema of this kind of resource."),
     ("start", "The entry point, `/` (from documentation pages)."),
+    ("section", "A page of the guide (from the guide's index, `/docs`)."),
 ];
 
 /// Whether `rel` is in the profile.

@@ -69,9 +69,9 @@ pub fn find_feedback(conn: &Connection, account: &AccountSid, message: &MessageS
             Ok(Feedback {
                 account_sid: AccountSid::from_trusted(r.get(0)?),
                 message_sid: MessageSid::from_trusted(r.get(1)?),
-                outcome: r.get(2)?,
-                date_created: r.get(3)?,
-                date_updated: r.get(4)?,
+                outcome: Some(r.get(2)?),
+                date_created: Some(r.get(3)?),
+                date_updated: Some(r.get(4)?),
             })
         })
         .optional()?)

@@ -773,7 +773,7 @@ async fn media_urls_become_media_items_that_can_be_listed_fetched_and_deleted() 
 }
 
 #[tokio::test]
-async fn feedback_is_404_until_given_then_201_and_fetchable() {
+async fn feedback_is_empty_until_given_then_201_and_fetchable() {
     // Arrange
     let app = spawn_app().await;
     let acct = app.create_account("feedback").await;
@@ -781,14 +781,19 @@ async fn feedback_is_404_until_given_then_201_and_fetchable() {
         .send_message(&acct, &[("To", TO), ("From", FROM), ("Body", "did you get it?")])
         .await;
     let feedback = rel(&created, "feedback");
-    // Act / Assert: nothing yet.
-    assert_eq!(get_json(&app, &acct, &feedback).await.0, StatusCode::NOT_FOUND);
+    // Act / Assert: nothing yet, but the relation leads to a resource with its form.
+    let (status, headers, body) = get_json(&app, &acct, &feedback).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["outcome"], Value::Null);
+    assert_eq!(body["date_created"], Value::Null);
+    assert_eq!(body["message_sid"], created["sid"]);
+    assert_hypermedia(&headers, &body);
     // A bad outcome.
     let res = app.post_form_as(&acct, &feedback, &[("Outcome", "bad")]).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
-        get_json(&app, &acct, &feedback).await.0,
-        StatusCode::NOT_FOUND,
+        get_json(&app, &acct, &feedback).await.2["outcome"],
+        Value::Null,
         "a bad outcome records nothing"
     );
     // A good one.
