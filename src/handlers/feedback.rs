@@ -16,11 +16,15 @@ use actix_web::web;
 pub async fn fetch(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> Result<Reply, ApiError> {
     let (account, message) = path.into_inner();
     let (account, message) = visible_message(&state, &caller, &account, &message).await?;
+    let missing = ApiError::not_found(uris::messages(&account));
     let feedback = state
         .db
         .read(move |conn| {
+            if store::messages::find(conn, &account, &message)?.is_none() {
+                return Err(missing);
+            }
             let given = store::media::find_feedback(conn, &account, &message)?;
-            Ok::<_, store::StoreError>(given.unwrap_or_else(|| Feedback::none_yet(account, message)))
+            Ok::<_, ApiError>(given.unwrap_or_else(|| Feedback::none_yet(account, message)))
         })
         .await?;
     Ok(Reply::Ok(model::feedback(feedback)))
