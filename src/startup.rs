@@ -24,6 +24,7 @@ pub struct Application {
     stop: watch::Sender<bool>,
     workers: Vec<tokio::task::JoinHandle<()>>,
     draining: Arc<AtomicBool>,
+    signals: StopSignals,
 }
 
 fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<rustls::ServerConfig, String> {
@@ -67,10 +68,13 @@ impl Application {
             }
         }
         let db = Db::open(&config.database, config.pool_size).map_err(|e| {
-            let advice = e
-                .advice()
-                .unwrap_or("check that the directory exists and is writable, or pass --database");
-            format!("cannot open the database {}: {e}. What to do: {advice}", config.database.display())
+            let advice = match (e.advice(), &e) {
+                (Some(advice), _) => format!(". What to do: {advice}"),
+                // Its message says what to do (restore a backup, use a newer signpost).
+                (None, crate::store::StoreError::Corrupt(_)) => String::new(),
+                (None, _) => ". Check that the directory exists and is writable, or pass --database".to_owned(),
+            };
+            format!("cannot open the database {}: {e}{advice}", config.database.display())
         })?;
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -78,6 +82,9 @@ impl Application {
         let dispatch_wake = Arc::new(Notify::new());
         let callbacks_wake = Arc::new(Notify::new());
         let draining = Arc::new(AtomicBool::new(false));
+        // Installed before the server says it listens, so that a SIGTERM right after start-up
+        // already stops it gracefully.
+        let signals = StopSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
         let state = web::Data::new(AppState {
             db: db.clone(),
             auth: Authenticator::new(db.clone()),
@@ -145,6 +152,7 @@ impl Application {
             stop,
             workers,
             draining,
+            signals,
         })
     }
 
@@ -166,7 +174,7 @@ impl Application {
     /// Serves until SIGINT/SIGTERM (or `handle().stop()`): in-flight requests finish, then the
     /// background workers stop and the database is checkpointed and closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let signals = tokio::spawn(stop_on_signal(self.server.handle(), self.draining.clone()));
+        let signals = tokio::spawn(stop_on_signal(self.server.handle(), self.draining.clone(), self.signals));
         let result = self.server.await;
         signals.abort();
         tracing::info!("shutting down: stopping background workers");
@@ -185,24 +193,48 @@ impl Application {
 /// connection, so keep-alive clients are not cut off by a close racing their next request.
 const DRAIN: Duration = Duration::from_millis(500);
 
-async fn stop_signal() -> &'static str {
+/// SIGTERM and SIGINT (Ctrl-C), caught from start-up on.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            return tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-            };
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
-    "SIGINT"
 }
 
 /// On SIGTERM / SIGINT: drain (answers close their connections), then stop gracefully (in-flight
 /// requests get `--shutdown-timeout`); a second signal stops at once.
-async fn stop_on_signal(handle: ServerHandle, draining: Arc<AtomicBool>) {
-    let signal = stop_signal().await;
+async fn stop_on_signal(handle: ServerHandle, draining: Arc<AtomicBool>, mut signals: StopSignals) {
+    let signal = signals.next().await;
     tracing::info!("{signal} received: stopping; requests in flight finish, new answers close their connections");
     draining.store(true, Ordering::SeqCst);
     let graceful = async {
@@ -211,7 +243,7 @@ async fn stop_on_signal(handle: ServerHandle, draining: Arc<AtomicBool>) {
     };
     tokio::select! {
         _ = graceful => {}
-        signal = stop_signal() => {
+        signal = signals.next() => {
             tracing::warn!("{signal} received again: stopping now, without waiting for requests in flight");
             handle.stop(false).await;
         }

@@ -117,9 +117,15 @@ async fn send(db: &Db, sealer: &Sealer, client: &reqwest::Client, cb: store::cal
         }
     };
     if let Err(e) = write {
-        tracing::warn!(error = %e, "cannot record a callback attempt");
+        // The store refuses writes (disk full, read-only): keep this message's slot busy for a
+        // while, or the same callback would be sent again at once, flooding its receiver.
+        tracing::warn!(error = %e, "cannot record a callback attempt; pausing this message's callbacks for 5 s");
+        tokio::time::sleep(WRITE_FAILURE_PAUSE).await;
     }
 }
+
+/// How long a message's callbacks wait after the store refused to record an attempt.
+const WRITE_FAILURE_PAUSE: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {

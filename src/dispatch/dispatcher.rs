@@ -44,34 +44,24 @@ pub async fn run(db: Db, interval_ms: u64, wake: Arc<Notify>, callbacks: Arc<Not
         if moved {
             callbacks.notify_one();
         }
-        let mut wait = match &unavailable {
-            // Back off (0.2 s, 0.4 s, … 5 s) and say so once in a while, not in a tight loop.
-            Some(e) => {
-                refused += 1;
-                if refused.is_power_of_two() {
-                    tracing::warn!(error = %e, rounds = refused, "dispatcher paused: the database refuses writes; retrying with backoff");
-                }
-                (100u64 << refused.min(6)).min(5000)
+        if let Some(e) = unavailable {
+            // Back off (0.2 s, 0.4 s, … 5 s) and say so now and then, not in a tight loop.
+            refused += 1;
+            if refused.is_power_of_two() {
+                tracing::warn!(error = %e, rounds = refused, "dispatcher paused: the database refuses writes; retrying with backoff");
             }
-            None => {
-                if refused > 0 {
-                    tracing::info!(rounds = refused, "dispatcher resumed: the database takes writes again");
-                    refused = 0;
-                }
-                0
-            }
-        };
-        if refused == 0 {
-            let next = db.read(|c| store::messages::next_due(c)).await.ok().flatten();
-            wait = next.map(|n| (n - dates::now_millis()).clamp(0, 1000)).unwrap_or(1000) as u64;
-        }
-        if refused > 0 {
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                _ = tokio::time::sleep(Duration::from_millis((100u64 << refused.min(6)).min(5000))) => {}
                 _ = shutdown.wait() => break,
             }
             continue;
         }
+        if refused > 0 {
+            tracing::info!(rounds = refused, "dispatcher resumed: the database takes writes again");
+            refused = 0;
+        }
+        let next = db.read(|c| store::messages::next_due(c)).await.ok().flatten();
+        let wait = next.map(|n| (n - dates::now_millis()).clamp(0, 1000)).unwrap_or(1000) as u64;
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(wait.max(5))) => {}
             _ = wake.notified() => {}

@@ -94,7 +94,13 @@ mod properties {
         /// A strong tag the server issued (any representation) is recognised among any others;
         /// its weak form alone never is (If-Match compares strongly).
         #[test]
-        fn a_strong_tag_is_found_among_others(others in prop::collection::vec(tag(), 0..5), state in "[0-9a-f]{16}", format in "(\\.[a-z][0-9a-f]{0,16})?", at in any::<prop::sample::Index>(), spaces in " {0,2}") {
+        fn a_strong_tag_is_found_among_others(
+            others in prop::collection::vec(tag(), 0..5),
+            state in "[0-9a-f]{16}",
+            format in "(\\.[a-z][0-9a-f]{0,16})?",
+            at in any::<prop::sample::Index>(),
+            spaces in " {0,2}",
+        ) {
             let mut list = others.clone();
             list.insert(at.index(list.len() + 1), format!("\"{state}{format}\""));
             let IfMatch::Tags(tags) = IfMatch::parse(&list.join(&format!(",{spaces}"))) else { panic!("tags expected") };

@@ -33,7 +33,30 @@ fn request_id(headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+        .unwrap_or_else(new_request_id)
+}
+
+/// A fresh request id: 32 lowercase hex digits, unique within the process (a random process
+/// prefix, then a counter scrambled by a bijection so ids do not reveal the request count),
+/// without a system call per request.
+fn new_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static KEYS: OnceLock<(u64, u64)> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let (prefix, key) = *KEYS.get_or_init(|| {
+        let r = crate::crypto::random_bytes::<16>();
+        (
+            u64::from_le_bytes(r[..8].try_into().unwrap_or_default()),
+            u64::from_le_bytes(r[8..].try_into().unwrap_or_default()),
+        )
+    });
+    // splitmix64's finalizer: a bijection on u64, so distinct counters give distinct ids.
+    let mut z = COUNTER.fetch_add(1, Ordering::Relaxed) ^ key;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    format!("{prefix:016x}{z:016x}")
 }
 
 fn own_origin(req: &ServiceRequest) -> String {

@@ -283,7 +283,11 @@ mod properties {
 
         /// A byte that is not UTF-8, raw or percent-encoded, is refused with a 400, never replaced.
         #[test]
-        fn non_utf8_form_bodies_are_refused(name in "[A-Za-z]{1,8}", bad in prop::sample::select(vec![0x80u8, 0xc3, 0xe9, 0xfe, 0xff]), raw in any::<bool>()) {
+        fn non_utf8_form_bodies_are_refused(
+            name in "[A-Za-z]{1,8}",
+            bad in prop::sample::select(vec![0x80u8, 0xc3, 0xe9, 0xfe, 0xff]),
+            raw in any::<bool>(),
+        ) {
             let body = if raw { [name.as_bytes(), b"=caf", &[bad]].concat() } else { format!("{name}=caf%{bad:02X}").into_bytes() };
             prop_assert_eq!(parse_body(FORM, &body).unwrap_err().status.as_u16(), 400);
         }
@@ -291,7 +295,13 @@ mod properties {
         /// Any bytes under any content type: parameters, a 400 or a 415 — never a panic, never NUL.
         #[test]
         fn any_body_gives_parameters_or_a_client_error(
-            content_type in prop::sample::select(vec!["application/x-www-form-urlencoded", "application/json", "application/hal+json; charset=utf-8", "text/plain", ""]),
+            content_type in prop::sample::select(vec![
+                "application/x-www-form-urlencoded",
+                "application/json",
+                "application/hal+json; charset=utf-8",
+                "text/plain",
+                "",
+            ]),
             body in prop::collection::vec(any::<u8>(), 0..200),
         ) {
             let ct = Some(content_type).filter(|c| !c.is_empty());

@@ -64,10 +64,19 @@ impl RateLimiter {
             let (limit, rate) = (self.limit as f64, self.per_second);
             shard.retain(|_, b| b.tokens + now.duration_since(b.last).as_secs_f64() * rate < limit);
         }
-        let bucket = shard.entry(key.to_owned()).or_insert(Bucket {
-            tokens: self.limit as f64,
-            last: now,
-        });
+        // Look up before inserting: the key is copied only for a new bucket, not on every request.
+        if !shard.contains_key(key) {
+            shard.insert(
+                key.to_owned(),
+                Bucket {
+                    tokens: self.limit as f64,
+                    last: now,
+                },
+            );
+        }
+        let Some(bucket) = shard.get_mut(key) else {
+            unreachable!("inserted above")
+        };
         bucket.tokens = (bucket.tokens + now.duration_since(bucket.last).as_secs_f64() * self.per_second).min(self.limit as f64);
         bucket.last = now;
         let refused = take && bucket.tokens < 1.0;

@@ -5,23 +5,13 @@ use super::resource::Link;
 /// (ours are percent-encoded paths); characters that would break out of `<…>` are encoded, and
 /// relation names and titles are quoted with `"` and `\` escaped.
 pub fn render<'a>(links: impl IntoIterator<Item = &'a Link>) -> String {
-    let mut out = String::with_capacity(256);
+    let mut out = String::with_capacity(1024);
     for link in links {
         if !out.is_empty() {
             out.push_str(", ");
         }
         out.push('<');
-        for c in link.href.chars() {
-            match c {
-                '<' => out.push_str("%3C"),
-                '>' => out.push_str("%3E"),
-                ',' => out.push_str("%2C"),
-                '"' => out.push_str("%22"),
-                ' ' => out.push_str("%20"),
-                c if c.is_control() => {}
-                c => out.push(c),
-            }
-        }
+        push_href(&mut out, &link.href);
         out.push_str(">; rel=");
         quote(&mut out, &link.rel);
         if let Some(title) = &link.title {
@@ -30,6 +20,46 @@ pub fn render<'a>(links: impl IntoIterator<Item = &'a Link>) -> String {
         }
     }
     out
+}
+
+/// Appends `href` with `<`, `>`, `,`, `"` and space percent-encoded and control characters
+/// dropped, copying the runs in between whole (this runs for every link of every response).
+fn push_href(out: &mut String, href: &str) {
+    let bytes = href.as_bytes();
+    // Our own URIs have nothing to change: find that out without branching per byte (the
+    // compiler vectorizes this), and copy them whole.
+    let special = bytes.iter().fold(false, |any, &b| {
+        any | (b <= b' ') | (b >= 0x7f) | (b == b'"') | (b == b',') | (b == b'<') | (b == b'>')
+    });
+    if !special {
+        out.push_str(href);
+        return;
+    }
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (replacement, len) = match b {
+            b'<' => ("%3C", 1),
+            b'>' => ("%3E", 1),
+            b',' => ("%2C", 1),
+            b'"' => ("%22", 1),
+            b' ' => ("%20", 1),
+            0..=0x1f | 0x7f => ("", 1),
+            // C1 controls (U+0080..U+009F) are two bytes in UTF-8: 0xC2 0x80..=0x9F.
+            0xc2 if bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)) => ("", 2),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        // `i` is at an ASCII byte or at the first byte of a two-byte character: a char boundary.
+        out.push_str(&href[run..i]);
+        out.push_str(replacement);
+        i += len;
+        run = i;
+    }
+    out.push_str(&href[run..]);
 }
 
 fn quote(out: &mut String, s: &str) {
@@ -125,6 +155,12 @@ mod tests {
         let v = render([&l]);
         assert_eq!(v, r#"</x?a=%3Cb%3E%2Cc%20d>; rel="we\"ird"; title="say \"hi\"""#);
         assert_eq!(parse(&v), vec![("/x?a=%3Cb%3E%2Cc%20d".to_owned(), "we\"ird".to_owned())]);
+    }
+
+    #[test]
+    fn targets_drop_control_characters_and_keep_other_text() {
+        let v = render([&link("x", "/a\tb\u{7f}c\u{85}d\u{a0}é€/<>")]);
+        assert_eq!(v, "</abcd\u{a0}é€/%3C%3E>; rel=\"x\"");
     }
 
     #[test]

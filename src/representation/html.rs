@@ -52,6 +52,9 @@ const NAV: Nav = Nav {
 /// Whether a request is a form a browser submitted (any method but GET, after the `_method`
 /// override) and that wants a page back.
 pub fn is_browser_form_post(req: &HttpRequest) -> bool {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return false;
+    }
     let form = req
         .headers()
         .get(header::CONTENT_TYPE)

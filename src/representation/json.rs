@@ -4,7 +4,17 @@ use crate::hypermedia::resource::Resource;
 
 /// Appends `s` as a JSON string.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(&mut *out, s);
+    // Most strings (URIs, relation names) need no escaping: find that out without a branch per
+    // byte, and copy them whole; the others go through serde_json.
+    let plain = !s.bytes().fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if plain {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
 }
 
 /// Opens the resource's properties object for more members: writes `{…props` and a comma if
@@ -71,6 +81,15 @@ mod tests {
             v,
             serde_json::json!({"a": 1, "uri": "/x.json", "subresource_uris": {"m": "/x/m.json"}})
         );
+    }
+
+    #[test]
+    fn strings_are_escaped_exactly_as_serde_json_does() {
+        for s in ["/a/b.json", "", "say \"hi\"", "back\\slash", "tab\there", "\u{1}\u{1f}\u{7f}é€😀"] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
     }
 
     #[test]

@@ -135,6 +135,12 @@ fn choose<T: Copy>(accept: Option<&str>, offers: &[(T, &str, &str, Option<&str>)
 
 /// Picks the representation for a resource; `None` means 406.
 pub fn negotiate(accept: Option<&str>) -> Option<Format> {
+    // What API clients send, answered without parsing (the same answer `choose` gives).
+    match accept.map(str::trim) {
+        None | Some("" | "*/*") => return Some(Format::Json),
+        Some(a) if a.eq_ignore_ascii_case("application/json") => return Some(Format::Json),
+        _ => {}
+    }
     const OFFERS: [(Format, &str, &str, Option<&str>); 5] = [
         (Format::Json, "application", "json", None),
         (Format::Hal, "application", "hal+json", None),
@@ -165,6 +171,7 @@ mod tests {
         assert_eq!(negotiate(Some("")), Some(Format::Json));
         assert_eq!(negotiate(Some("*/*")), Some(Format::Json));
         assert_eq!(negotiate(Some("application/*")), Some(Format::Json));
+        assert_eq!(negotiate(Some(" Application/JSON ")), Some(Format::Json));
     }
 
     #[test]

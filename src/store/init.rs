@@ -53,7 +53,8 @@ pub fn apply_schema(conn: &Connection) -> Result<(), StoreError> {
     let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
     if check != "ok" {
         return Err(StoreError::Corrupt(format!(
-            "integrity check failed: {check}; restore the database from a backup"
+            "integrity check failed: {}; restore the database from a backup",
+            check.trim().replace('\n', "; ")
         )));
     }
     conn.execute_batch(&format!("BEGIN; {SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"))?;

@@ -49,9 +49,16 @@ pub struct Filter {
     pub sent_before: Option<i64>,
 }
 
+/// The columns `from_row` reads, in order (a macro, so that constant queries can be `concat!`ed).
+macro_rules! columns {
+    () => {
+        "seq, sid, account_sid, to_number, from_number, body, status, direction, num_segments, num_media, \
+    error_code, error_message, date_created, date_updated, date_sent, send_at"
+    };
+}
+
 /// The columns `from_row` reads, in order.
-pub const COLUMNS: &str = "seq, sid, account_sid, to_number, from_number, body, status, direction, num_segments, num_media, \
-    error_code, error_message, date_created, date_updated, date_sent, send_at";
+pub const COLUMNS: &str = columns!();
 
 /// Reads a message row selected with [`COLUMNS`].
 pub fn from_row(r: &Row) -> rusqlite::Result<(i64, Message)> {
@@ -135,7 +142,7 @@ pub fn insert(conn: &Connection, new: &NewMessage) -> Result<Message, StoreError
 /// The message `sid` of `account`.
 pub fn find(conn: &Connection, account: &AccountSid, sid: &MessageSid) -> Result<Option<Message>, StoreError> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE sid = ?1 AND account_sid = ?2"))?
+        .prepare_cached(concat!("SELECT ", columns!(), " FROM messages WHERE sid = ?1 AND account_sid = ?2"))?
         .query_row([sid.as_str(), account.as_str()], from_row)
         .optional()?
         .map(|(_, m)| m))
