@@ -536,7 +536,8 @@ fn operation(route: &Route, method: &str, spec: &Spec) -> utoipa::openapi::path:
         errors.push(("400", "Bad request: a parameter is missing or invalid (Twilio's code says which)"));
         errors.push(("406", "Not Acceptable: no offered media type matches Accept"));
     }
-    if !spec.public || route.name == "accounts" || route.name == "sessions" {
+    // Wrong credentials are refused everywhere, even where none are needed (the root included).
+    if !spec.public || matches!(route.name, "root" | "accounts" | "sessions") {
         errors.push(("401", "Missing or wrong credentials"));
     }
     if route.pattern.contains('{') || !spec.public {

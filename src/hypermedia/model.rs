@@ -418,7 +418,7 @@ pub mod forms {
     }
 
 /// A URL the server accepts: absolute http(s) with a host.
-    pub const HTTP_URL: &str = r"^https?://[^\s/?#@]+([/?#]\S*)?$";
+    pub const HTTP_URL: &str = r"^https?://[^\s/?#@\x00]+([/?#][^\s\x00]*)?$";
 
     fn friendly_name() -> Field {
         // Not blank, no NUL.

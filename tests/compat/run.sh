@@ -11,6 +11,7 @@
 #   3. openapi_check.py   - Schemathesis with signpost's own OpenAPI document (service-desc):
 #                           all checks, positive and negative data, stateful links,
 #   4. the Ketting HAL walk (tests/hal) and the README tour (docs/tour.sh),
+#   5. docs_examples.py   - every curl example in docs/*.md, the docs' links, the relation profile,
 # stops the server and exits non-zero if anything failed. Builds nothing.
 #
 # Python: $PYTHON if set, else `python3`; it must have tests/compat/requirements.txt
@@ -103,6 +104,8 @@ else
 fi
 echo "=== README tour (docs/tour.sh) ==="
 BASE="$BASE" timeout 120 bash "$ROOT/docs/tour.sh" >"$WORK/tour.out" 2>&1 && echo "tour: ok" || { echo "tour: FAILED"; tail -n 30 "$WORK/tour.out"; status=1; }
+echo "=== documentation examples (docs/*.md curl blocks, links, relation profile) ==="
+timeout 600 "$PY" "$HERE/docs_examples.py" "$BASE" | tee "$WORK/docs.out" || status=1
 
 if ! kill -0 "$SERVER_PID" 2>/dev/null; then
   echo "run.sh: the server died during the checks" >&2; status=1
@@ -115,9 +118,10 @@ fi
 read -r p1 f1 < <(grep -E '^twilio-compat: [0-9]+ passed, [0-9]+ failed$' "$WORK/twilio.out" | tail -1 | awk '{print $2, $4}') || true
 read -r p2 f2 < <(grep -E '^contract: [0-9]+ passed, [0-9]+ failed$' "$WORK/contract.out" | tail -1 | awk '{print $2, $4}') || true
 read -r p3 f3 < <(grep -E '^openapi-contract: [0-9]+ passed, [0-9]+ failed$' "$WORK/openapi.out" | tail -1 | awk '{print $2, $4}') || true
-if [[ -z "${p1:-}" || -z "${p2:-}" || -z "${p3:-}" ]]; then status=1; fi
-total_p=$(( ${p1:-0} + ${p2:-0} + ${p3:-0} ))
-total_f=$(( ${f1:-1} + ${f2:-1} + ${f3:-1} ))
+read -r p4 f4 < <(grep -E '^docs-examples: [0-9]+ passed, [0-9]+ failed$' "$WORK/docs.out" | tail -1 | awk '{print $2, $4}') || true
+if [[ -z "${p1:-}" || -z "${p2:-}" || -z "${p3:-}" || -z "${p4:-}" ]]; then status=1; fi
+total_p=$(( ${p1:-0} + ${p2:-0} + ${p3:-0} + ${p4:-0} ))
+total_f=$(( ${f1:-1} + ${f2:-1} + ${f3:-1} + ${f4:-1} ))
 if [[ $status -ne 0 && $total_f -eq 0 ]]; then total_f=1; fi
 echo "compat: $total_p passed, $total_f failed"
 exit $status
