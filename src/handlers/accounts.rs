@@ -63,7 +63,21 @@ pub async fn create(state: web::Data<AppState>, caller: MaybeCaller, params: Par
         token_enc: state.sealer.seal(token.as_bytes()),
         now,
     };
-    let account = state.db.write(move |conn| store::accounts::insert(conn, &new)).await?;
+    let account = state
+        .db
+        .write(move |conn| {
+            // As on Twilio, sub-accounts are one level deep: only a top-level account creates them.
+            if let Some(parent) = &new.owner {
+                let parent = store::accounts::find_visible(conn, parent, parent)?.ok_or_else(|| ApiError::not_found(uris::ACCOUNTS))?;
+                if parent.owner_account_sid != parent.sid {
+                    return Err(ApiError::forbidden(
+                        "A sub-account cannot create accounts; create sub-accounts from the top-level account",
+                    ));
+                }
+            }
+            Ok::<_, ApiError>(store::accounts::insert(conn, &new)?)
+        })
+        .await?;
     Ok(Reply::Created(model::new_account(account, token, state.viewer(caller.0.as_ref()))))
 }
 

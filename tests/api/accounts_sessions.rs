@@ -677,6 +677,23 @@ fn sids(list: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
+#[tokio::test]
+async fn sub_accounts_are_one_level_deep_as_on_twilio() {
+    // Arrange
+    let app = spawn_app().await;
+    let parent = app.create_account("parent").await;
+    let child = sub_account(&app, &parent, "child").await;
+    let accounts = rel(&app.root().await, "accounts");
+
+    // Act
+    let grandchild = app.post_form_as(&child, &accounts, &[("FriendlyName", "grandchild")]).await;
+
+    // Assert: refused, and nothing was created under the child.
+    assert_error(grandchild, StatusCode::FORBIDDEN, 20403).await;
+    let (_, _, list) = get_json(&app, &parent, &accounts).await;
+    assert_eq!(sids_of(&list, "accounts").len(), 2, "the parent and its one sub-account: {list}");
+}
+
 /// Creates a sub-account of `parent` by POSTing to `accounts` with the parent's credentials.
 async fn sub_account(app: &TestApp, parent: &TestAccount, name: &str) -> TestAccount {
     let accounts = rel(&app.root().await, "accounts");

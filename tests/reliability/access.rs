@@ -732,22 +732,11 @@ async fn a_parent_acts_on_its_sub_accounts_and_not_the_reverse() {
         .unwrap();
     assert_eq!(sids(&s1_list, "accounts"), vec![s1.sid.clone()], "a sub-account sees only itself");
 
-    // A sub-account's own sub-account is its business, not its grandparent's.
-    let grandchild = child_of(&s1, "grandchild").await;
+    // Sub-accounts are one level deep (as on Twilio): a sub-account cannot create accounts.
     expect(
-        "sub-account fetches its own sub-account",
-        status(as_(&s1, Method::GET, &uri(&grandchild))).await,
-        200,
-    );
-    expect(
-        "grandparent fetches grandchild",
-        status(as_(&parent, Method::GET, &uri(&grandchild))).await,
-        404,
-    );
-    expect(
-        "grandchild fetches grandparent",
-        status(as_(&grandchild, Method::GET, &uri(&parent))).await,
-        404,
+        "sub-account creates an account",
+        status(as_(&s1, Method::POST, "/2010-04-01/Accounts.json").form(&[("FriendlyName", "grandchild")])).await,
+        403,
     );
 
     // The parent closes the sub-account: its credentials stop working; the parent still sees it.
@@ -775,8 +764,8 @@ async fn a_parent_acts_on_its_sub_accounts_and_not_the_reverse() {
         &format!(
             "Last run: **{checks} sub-account checks passed**. A parent fetches, renames, closes, sends from and reads the \
              messages of its sub-accounts (with Basic or a session); a sub-account gets 404 on its parent and on its \
-             siblings. Visibility is one level deep: a sub-account may create its own sub-account, which its \
-             grandparent cannot reach (404)."
+             siblings. Sub-accounts are one level deep, as on Twilio: a sub-account's attempt to create an account is \
+             refused (403)."
         ),
     );
 }

@@ -669,8 +669,8 @@ async fn markup_in_every_field_is_escaped_in_html_pages() {
     let script = |field: &str| format!("<script>alert('{field}')</script>");
     let name = script("FriendlyName");
     let body = format!("<img src=x onerror=alert('Body')>{}", script("Body"));
-    let media = format!("https://example.com/\"><script>alert('MediaUrl')</script>.png");
-    let callback = format!("https://example.com/cb?x=\"><script>alert('StatusCallback')</script>");
+    let media = "https://example.com/\"><script>alert('MediaUrl')</script>.png".to_owned();
+    let callback = "https://example.com/cb?x=\"><script>alert('StatusCallback')</script>".to_owned();
 
     let account = f
         .send(
