@@ -417,8 +417,9 @@ pub mod forms {
             .collect()
     }
 
-/// A URL the server accepts: absolute http(s) with a host.
-    pub const HTTP_URL: &str = r"^https?://[^\s/?#@\x00]+([/?#][^\s\x00]*)?$";
+/// A URL the server accepts: absolute http(s) with a host. (`/` is escaped inside classes:
+    /// browsers compile `pattern` attributes with the `v` flag, which requires it.)
+    pub const HTTP_URL: &str = r"^https?://[^\s\/?#@\x00]+([\/?#][^\s\x00]*)?$";
 
     fn friendly_name() -> Field {
         // Not blank, no NUL.
