@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts_sessions;
+mod browser;
 mod crawler;
 mod dispatch;
 mod foundation;
