@@ -106,6 +106,10 @@ impl When {
         if let Ok(t) = PrimitiveDateTime::parse(s, format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]")) {
             return Some(When::Instant(t.assume_utc().unix_timestamp()));
         }
+        // What a browser's `datetime-local` input sends when the seconds are zero (taken as UTC).
+        if let Ok(t) = PrimitiveDateTime::parse(s, format_description!("[year]-[month]-[day]T[hour]:[minute]")) {
+            return Some(When::Instant(t.assume_utc().unix_timestamp()));
+        }
         OffsetDateTime::parse(s, &Rfc2822).ok().map(|t| When::Instant(t.unix_timestamp()))
     }
 
@@ -165,6 +169,7 @@ mod tests {
         assert_eq!(When::parse("2023-08-24"), Some(When::Day(1_692_835_200)));
         assert_eq!(When::parse("2023-08-24").unwrap().end(), 1_692_835_200 + 86_399);
         assert_eq!(When::parse("2023-08-24T05:01:45Z"), Some(When::Instant(1_692_853_305)));
+        assert_eq!(When::parse("2023-08-24T05:01"), Some(When::Instant(1_692_853_305 - 45)));
         assert_eq!(When::parse("2023-08-24T07:01:45+02:00"), Some(When::Instant(1_692_853_305)));
         assert_eq!(When::parse("Thu, 24 Aug 2023 05:01:45 +0000"), Some(When::Instant(1_692_853_305)));
         assert_eq!(When::parse("24/08/2023"), None);

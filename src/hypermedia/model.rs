@@ -459,7 +459,7 @@ pub mod forms {
                 .max_length(MAX_BODY_CHARS as u32),
             Field::text("MediaUrl", "Media URL").kind(FieldKind::Url).regex(HTTP_URL).multiple(),
             Field::text("StatusCallback", "Status callback URL").kind(FieldKind::Url).regex(HTTP_URL),
-            Field::text("SendAt", "Send at (schedules the message)").kind(FieldKind::DateTime),
+            Field::text("SendAt", "Send at, UTC (schedules the message)").kind(FieldKind::DateTime),
             Field::text("ScheduleType", "Schedule type").options(&["fixed"]),
         ]
     }

@@ -307,7 +307,9 @@ pub fn render_error(
 pub fn render_doc(title: &str, body_html: &str, ctx: &PageContext) -> Vec<u8> {
     env()
         .get_template("doc.html")
-        .and_then(|t| t.render(context! { title => title, body => minijinja::Value::from_safe_string(body_html.to_owned()), ctx => ctx, nav => NAV }))
+        .and_then(|t| {
+            t.render(context! { title => title, body => minijinja::Value::from_safe_string(body_html.to_owned()), ctx => ctx, nav => NAV })
+        })
         .unwrap_or_else(|_| "<!doctype html><title>signpost docs</title>".into())
         .into_bytes()
 }

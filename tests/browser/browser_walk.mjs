@@ -178,6 +178,7 @@ await step('create an account: the auth token is shown once, with a warning', as
   check(/^AC[0-9a-f]{32}$/.test(state.sid), `sid looks wrong: ${state.sid}`);
   check(state.token.length >= 32 && !/\s/.test(state.token), `auth token looks wrong: ${state.token}`);
   await commonChrome();
+  console.log(`     screenshot: ${await shot('account-created')}`);
 });
 
 await step('sign in with the shown token (AccountSid pre-filled)', async () => {
@@ -202,6 +203,7 @@ await step('go to messages from the root', async () => {
   check(res.status() === 200, `messages answered ${res.status()}`);
   check((await form('default').count()) === 1, 'no send form on the messages page');
   await commonChrome();
+  console.log(`     screenshot: ${await shot('messages')}`);
 });
 
 await step('send a message (To, From, Body, MediaUrl)', async () => {
@@ -283,6 +285,31 @@ await step('redact the message', async () => {
   check((await prop('body').innerText()).trim() === '', 'body still shown');
   check((await form('redact').count()) === 0, 'redact offered again after redaction');
   await commonChrome();
+});
+
+await step('schedule a message (SendAt from the date-time input) and cancel it', async () => {
+  await navigate(() => relLink('up').click());
+  const f = form('default');
+  await f.getByLabel(/^To\b/).fill('+15005550006');
+  await f.getByLabel(/^From\b/).fill('+15017122661');
+  await f.getByLabel('Body').fill('Later, maybe');
+  // The date-time input sends minutes only (YYYY-MM-DDTHH:MM); the label says it is UTC.
+  const inAnHour = new Date(Date.now() + 3_600_000).toISOString().slice(0, 16);
+  await f.getByLabel(/^Send at/).fill(inAnHour);
+  await f.getByLabel('Schedule type').selectOption('fixed');
+  let res = await navigate(() => f.getByRole('button', { name: 'Send a message' }).click());
+  check(res.status() === 200, `scheduling ended on ${res.status()}`);
+  check((await prop('status').innerText()).trim() === 'scheduled', `status ${await prop('status').innerText()}`);
+  res = await navigate(() => form('cancel').getByRole('button').click());
+  check(res.status() === 200, `cancel ended on ${res.status()}`);
+  check((await prop('status').locator('.status-canceled').count()) === 1, 'no canceled badge');
+  check((await form('cancel').count()) === 0, 'cancel still offered once canceled');
+  // The list shows both messages, each with its status badge.
+  await navigate(() => relLink('up').click());
+  const badges = await page.locator('section[aria-labelledby="items"] tbody .status').allInnerTexts();
+  check(badges.sort().join(',') === 'canceled,delivered', `list badges: ${badges}`);
+  await commonChrome();
+  console.log(`     screenshot: ${await shot('messages-list')}`);
 });
 
 await step('the header Docs link and an error code page', async () => {
