@@ -26,8 +26,8 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     schema::{KnownFormat, SchemaFormat},
-    AllOfBuilder, ArrayBuilder, ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder,
-    Paths, Ref, RefOr, Required, ResponseBuilder, Schema, Type,
+    AllOfBuilder, ArrayBuilder, ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr,
+    Required, ResponseBuilder, Schema, Type,
 };
 use utoipa::{PartialSchema, ToSchema};
 
@@ -153,28 +153,108 @@ fn spec(route: &Route, method: &str) -> Option<Spec> {
         _ => None,
     };
     match (route.name, method) {
-        ("root", "GET") => s("fetchRoot", "The entry point: links to accounts, sessions and messages", Ok("root"), Query::None, None, true),
-        ("accounts", "GET") => s("listAccounts", "The accounts the caller can see", Ok("accounts"), Query::Paging, None, false),
-        ("accounts", "POST") => s("createAccount", "Create an account (a sub-account when signed in)", Created("account"), Query::None, Some(forms::create_account), true),
+        ("root", "GET") => s(
+            "fetchRoot",
+            "The entry point: links to accounts, sessions and messages",
+            Ok("root"),
+            Query::None,
+            None,
+            true,
+        ),
+        ("accounts", "GET") => s(
+            "listAccounts",
+            "The accounts the caller can see",
+            Ok("accounts"),
+            Query::Paging,
+            None,
+            false,
+        ),
+        ("accounts", "POST") => s(
+            "createAccount",
+            "Create an account (a sub-account when signed in)",
+            Created("account"),
+            Query::None,
+            Some(forms::create_account),
+            true,
+        ),
         ("account", "GET") => s("fetchAccount", "One account", Ok("account"), Query::None, None, false),
-        ("account", m) => update(if m == "POST" { "updateAccount" } else { "" }, "Rename, suspend or close an account", "account", forms::update_account),
+        ("account", m) => update(
+            if m == "POST" { "updateAccount" } else { "" },
+            "Rename, suspend or close an account",
+            "account",
+            forms::update_account,
+        ),
         ("sessions", "GET") => s("listSessions", "The caller's sessions", Ok("sessions"), Query::Paging, None, false),
-        ("sessions", "POST") => s("createSession", "Sign in: AccountSid + AuthToken (or HTTP Basic) give a bearer token", Created("session"), Query::None, Some(forms::sign_in), true),
+        ("sessions", "POST") => s(
+            "createSession",
+            "Sign in: AccountSid + AuthToken (or HTTP Basic) give a bearer token",
+            Created("session"),
+            Query::None,
+            Some(forms::sign_in),
+            true,
+        ),
         ("session", "GET") => s("fetchSession", "One session", Ok("session"), Query::None, None, false),
         ("session", "DELETE") => s("deleteSession", "Sign out", NoContent, Query::None, None, false),
-        ("my-messages", "GET") => s("findMyMessages", "The caller's own messages, by 303 See Other (the query is kept)", SeeOther, Query::None, None, false),
-        ("messages", "GET") => s("listMessages", "An account's messages, newest first", Ok("messages"), Query::Messages, None, false),
-        ("messages", "POST") => s("createMessage", "Send a message", Created("message"), Query::None, Some(forms::send_message), false),
+        ("my-messages", "GET") => s(
+            "findMyMessages",
+            "The caller's own messages, by 303 See Other (the query is kept)",
+            SeeOther,
+            Query::None,
+            None,
+            false,
+        ),
+        ("messages", "GET") => s(
+            "listMessages",
+            "An account's messages, newest first",
+            Ok("messages"),
+            Query::Messages,
+            None,
+            false,
+        ),
+        ("messages", "POST") => s(
+            "createMessage",
+            "Send a message",
+            Created("message"),
+            Query::None,
+            Some(forms::send_message),
+            false,
+        ),
         ("message", "GET") => s("fetchMessage", "One message", Ok("message"), Query::None, None, false),
         ("message", "DELETE") => s("deleteMessage", "Delete a message", NoContent, Query::None, None, false),
-        ("message", m) => update(if m == "POST" { "updateMessage" } else { "" }, "Redact (Body empty) or cancel (Status=canceled) a message", "message", forms::update_message),
+        ("message", m) => update(
+            if m == "POST" { "updateMessage" } else { "" },
+            "Redact (Body empty) or cancel (Status=canceled) a message",
+            "message",
+            forms::update_message,
+        ),
         ("media-list", "GET") => s("listMedia", "A message's media", Ok("media_list"), Query::Paging, None, false),
         ("media", "GET") => s("fetchMedia", "One media item", Ok("media"), Query::None, None, false),
         ("media", "DELETE") => s("deleteMedia", "Delete a media item", NoContent, Query::None, None, false),
         ("feedback", "GET") => s("fetchFeedback", "A message's feedback", Ok("feedback"), Query::None, None, false),
-        ("feedback", "POST") => s("createFeedback", "Record whether the message arrived", Created("feedback"), Query::None, Some(forms::feedback), false),
-        ("openapi", "GET") => s("fetchOpenApi", "This document (YAML with Accept: application/openapi+yaml)", OpenApi, Query::None, None, true),
-        ("schema", "GET") => s("fetchSchema", "The JSON Schema of one kind of resource", JsonSchema, Query::None, None, true),
+        ("feedback", "POST") => s(
+            "createFeedback",
+            "Record whether the message arrived",
+            Created("feedback"),
+            Query::None,
+            Some(forms::feedback),
+            false,
+        ),
+        ("openapi", "GET") => s(
+            "fetchOpenApi",
+            "This document (YAML with Accept: application/openapi+yaml)",
+            OpenApi,
+            Query::None,
+            None,
+            true,
+        ),
+        ("schema", "GET") => s(
+            "fetchSchema",
+            "The JSON Schema of one kind of resource",
+            JsonSchema,
+            Query::None,
+            None,
+            true,
+        ),
         ("docs", "GET") => s("fetchDocs", "The guide", Page, Query::None, None, true),
         ("doc-page", "GET") => s("fetchDocPage", "A page of the guide", Page, Query::None, None, true),
         ("error-doc", "GET") => s("fetchErrorDoc", "The page about one error code", Page, Query::None, None, true),
@@ -186,7 +266,9 @@ fn pascal(name: &str) -> String {
     name.split('-')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -254,12 +336,7 @@ fn form_schema(fields: &[Field], given: Given) -> RefOr<Schema> {
             o = o.required(f.name);
         }
     }
-    let alternatives = |names: &[&str]| {
-        names
-            .iter()
-            .map(|n| ObjectBuilder::new().required(*n).build())
-            .collect::<Vec<_>>()
-    };
+    let alternatives = |names: &[&str]| names.iter().map(|n| ObjectBuilder::new().required(*n).build()).collect::<Vec<_>>();
     match given {
         Given::Any => o.into(),
         Given::AnyOf(names) => {
@@ -315,7 +392,10 @@ fn query_parameters(query: Query) -> Vec<ParameterBuilder> {
             q(
                 "PageToken",
                 string()
-                    .pattern(Some(format!("^({})?$", crate::http::paging::TOKEN_PATTERN.trim_start_matches('^').trim_end_matches('$'))))
+                    .pattern(Some(format!(
+                        "^({})?$",
+                        crate::http::paging::TOKEN_PATTERN.trim_start_matches('^').trim_end_matches('$')
+                    )))
                     .into(),
                 "Where the page starts: taken from next_page_uri / previous_page_uri",
             ),
@@ -338,7 +418,11 @@ fn query_parameters(query: Query) -> Vec<ParameterBuilder> {
                 params.push(q(f.name, schema, f.prompt));
             }
             for name in ["DateSent<", "DateSent>"] {
-                params.push(q(name, day(), "Sent before / after this day (YYYY-MM-DD, or an ISO 8601 date-time)"));
+                params.push(q(
+                    name,
+                    day(),
+                    "Sent before / after this day (YYYY-MM-DD, or an ISO 8601 date-time)",
+                ));
             }
             params
         }
@@ -356,7 +440,10 @@ fn common_headers(r: ResponseBuilder) -> ResponseBuilder {
         header("RFC 8288 links: rel=self and one per subresource_uris entry, plus paging, up, help, describedby"),
     )
     .header("X-Request-Id", header("The request id (also in the access log)"))
-    .header("X-RateLimit-Limit", header("Requests allowed per window (absent when limiting is off)"))
+    .header(
+        "X-RateLimit-Limit",
+        header("Requests allowed per window (absent when limiting is off)"),
+    )
     .header("X-RateLimit-Remaining", header("Requests left in this window"))
     .header("X-RateLimit-Reset", header("Seconds until the window refills"))
 }
@@ -545,7 +632,10 @@ fn operation(route: &Route, method: &str, spec: &Spec) -> utoipa::openapi::path:
     }
     if !reads && method != "OPTIONS" {
         errors.push(("403", "Cross-site request refused (browser cookie without our Origin)"));
-        errors.push(("409", "Conflict: the resource's state does not allow this, or the same Idempotency-Key is in flight"));
+        errors.push((
+            "409",
+            "Conflict: the resource's state does not allow this, or the same Idempotency-Key is in flight",
+        ));
         errors.push(("412", "Precondition failed: If-Match does not match the current ETag"));
         errors.push(("413", "Payload too large"));
         errors.push(("415", "Unsupported media type (form or JSON only)"));
@@ -589,10 +679,7 @@ fn hypermedia_schema() -> ObjectBuilder {
 }
 
 fn paging_schema(key: &str, item: &str) -> ObjectBuilder {
-    let nullable_uri = || {
-        ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
-    };
+    let nullable_uri = || ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]));
     let mut o = ObjectBuilder::new().schema_type(Type::Object);
     for n in ["page", "page_size", "start", "end"] {
         o = o.property(n, integer().minimum(Some(0))).required(n);
@@ -626,7 +713,9 @@ fn components() -> utoipa::openapi::Components {
     let mut domain: Vec<(String, RefOr<Schema>)> = Vec::new();
     Message::schemas(&mut domain);
     Account::schemas(&mut domain);
-    let hal_links = ObjectBuilder::new().schema_type(Type::Object).additional_properties(Some(Schema::default()));
+    let hal_links = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(Schema::default()));
     let hal = AllOfBuilder::new().item(hypermedia_schema()).item(
         ObjectBuilder::new()
             .schema_type(Type::Object)
@@ -688,11 +777,17 @@ fn components() -> utoipa::openapi::Components {
         .schema("root", resource_schema(root.into(), None))
         .schema(
             "account",
-            resource_schema(reference("Account"), Some(optional("auth_token", "Only in the answer that creates the account"))),
+            resource_schema(
+                reference("Account"),
+                Some(optional("auth_token", "Only in the answer that creates the account")),
+            ),
         )
         .schema(
             "session",
-            resource_schema(reference("Session"), Some(optional("token", "Only in the answer that creates the session"))),
+            resource_schema(
+                reference("Session"),
+                Some(optional("token", "Only in the answer that creates the session")),
+            ),
         )
         .schema("message", resource_schema(reference("Message"), None))
         .schema("media", resource_schema(reference("Media"), None))
@@ -703,7 +798,12 @@ fn components() -> utoipa::openapi::Components {
         .schema("media_list", resource_schema(paging_schema("media_list", "media").into(), None))
         .security_scheme(
             "basic",
-            SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Basic).description(Some("AccountSid:AuthToken")).build()),
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("AccountSid:AuthToken"))
+                    .build(),
+            ),
         )
         .security_scheme(
             "bearer",
@@ -714,7 +814,10 @@ fn components() -> utoipa::openapi::Components {
                     .build(),
             ),
         )
-        .security_scheme("cookie", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("signpost_session"))))
+        .security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("signpost_session"))),
+        )
         .build()
 }
 

@@ -51,11 +51,11 @@ pub struct Account {
     /// RFC 2822.
     #[serde(serialize_with = "super::message::ser_date")]
     #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
-        pub date_created: i64,
+    pub date_created: i64,
     /// RFC 2822.
     #[serde(serialize_with = "super::message::ser_date")]
     #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
-        pub date_updated: i64,
+    pub date_updated: i64,
 }
 
 /// A freshly created account: the only time its auth token is shown.

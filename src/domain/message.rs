@@ -124,11 +124,11 @@ pub struct Message {
     /// RFC 2822.
     #[serde(serialize_with = "ser_date")]
     #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
-        pub date_created: i64,
+    pub date_created: i64,
     /// RFC 2822.
     #[serde(serialize_with = "ser_date")]
     #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
-        pub date_updated: i64,
+    pub date_updated: i64,
     /// RFC 2822 or null before it was sent.
     #[serde(serialize_with = "ser_opt_date")]
     #[schema(value_type = Option<String>)]
@@ -167,11 +167,11 @@ pub struct Media {
     /// RFC 2822.
     #[serde(serialize_with = "ser_date")]
     #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
-        pub date_created: i64,
+    pub date_created: i64,
     /// RFC 2822.
     #[serde(serialize_with = "ser_date")]
     #[schema(value_type = String, example = "Thu, 24 Aug 2023 05:01:45 +0000")]
-        pub date_updated: i64,
+    pub date_updated: i64,
     /// Not in Twilio's JSON: where the media lives.
     #[serde(skip)]
     pub url: String,

@@ -127,7 +127,18 @@ mod tests {
         for c in [Cursor::After(0), Cursor::After(123_456_789), Cursor::Before(42)] {
             assert_eq!(decode(&encode(c).unwrap()), Some(c));
         }
-        for bad in ["", "PA", "PAxyz", "XXYTE=", "PA!!!", "PAYy0x", "PAa+000000000000005", "PAaffffffffffffffff", "PAc0000000000000005", "PAa00000000000000A5"] {
+        for bad in [
+            "",
+            "PA",
+            "PAxyz",
+            "XXYTE=",
+            "PA!!!",
+            "PAYy0x",
+            "PAa+000000000000005",
+            "PAaffffffffffffffff",
+            "PAc0000000000000005",
+            "PAa00000000000000A5",
+        ] {
             assert_eq!(decode(bad), None, "{bad}");
         }
         let pattern = regex_lite_match;
@@ -180,6 +191,15 @@ mod properties {
                 prop_assert!(matches!(cursor, Cursor::After(p) | Cursor::Before(p) if p >= 0));
                 prop_assert_eq!(decode(&encode(cursor).unwrap()), Some(cursor));
             }
+        }
+
+        /// Every string of the documented shape (`TOKEN_PATTERN`) decodes, to a position whose
+        /// token is that same string.
+        #[test]
+        fn every_token_of_the_documented_shape_decodes(token in "PA[ab][0-7][0-9a-f]{15}") {
+            let cursor = decode(&token);
+            prop_assert!(cursor.is_some(), "{}", token);
+            prop_assert_eq!(encode(cursor.unwrap()), Some(token));
         }
 
         /// `PageSize` is accepted exactly from 1 to 1000.

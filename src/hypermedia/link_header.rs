@@ -63,6 +63,16 @@ fn push_href(out: &mut String, href: &str) {
 }
 
 fn quote(out: &mut String, s: &str) {
+    // Relation names and titles rarely need escaping: copy those whole.
+    let special = s
+        .bytes()
+        .fold(false, |any, b| any | (b < 0x20) | (b >= 0x7f) | (b == b'"') | (b == b'\\'));
+    if !special {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     out.push('"');
     for c in s.chars() {
         if c == '"' || c == '\\' {

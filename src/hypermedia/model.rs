@@ -372,9 +372,9 @@ pub fn feedback(f: Feedback) -> Resource {
         r = r.modified(updated);
     }
     r.action(Action {
-            name: "default",
-            ..feedback_action(uri)
-        })
+        name: "default",
+        ..feedback_action(uri)
+    })
 }
 
 fn collection(kind: &'static str, title: &str, uri: String, paging: Paging, key: &'static str, items: Vec<Resource>) -> Resource {
@@ -417,7 +417,7 @@ pub mod forms {
             .collect()
     }
 
-/// A URL the server accepts: absolute http(s) with a host. (`/` is escaped inside classes:
+    /// A URL the server accepts: absolute http(s) with a host. (`/` is escaped inside classes:
     /// browsers compile `pattern` attributes with the `v` flag, which requires it.)
     pub const HTTP_URL: &str = r"^https?://[^\s\/?#@\x00]+([\/?#][^\s\x00]*)?$";
 
@@ -435,10 +435,7 @@ pub mod forms {
 
     /// `POST` an account: rename or change status.
     pub fn update_account() -> Vec<Field> {
-        vec![
-            friendly_name(),
-            Field::text("Status", "Status").options(&AccountStatus::ALL),
-        ]
+        vec![friendly_name(), Field::text("Status", "Status").options(&AccountStatus::ALL)]
     }
 
     /// `POST` sessions: sign in.
@@ -458,7 +455,9 @@ pub mod forms {
                 .kind(FieldKind::Textarea)
                 .max_length(MAX_BODY_CHARS as u32),
             Field::text("MediaUrl", "Media URL").kind(FieldKind::Url).regex(HTTP_URL).multiple(),
-            Field::text("StatusCallback", "Status callback URL").kind(FieldKind::Url).regex(HTTP_URL),
+            Field::text("StatusCallback", "Status callback URL")
+                .kind(FieldKind::Url)
+                .regex(HTTP_URL),
             Field::text("SendAt", "Send at, UTC (schedules the message)").kind(FieldKind::DateTime),
             Field::text("ScheduleType", "Schedule type").options(&["fixed"]),
         ]

@@ -1044,7 +1044,10 @@ async fn the_crawler_follows_every_relation_from_the_root_and_finds_the_contract
         );
         assert!(links >= MIN_LINKS, "checked {links} links; the API had {MIN_LINKS}");
         let unknown: Vec<_> = rels.iter().filter(|r| !signpost::hypermedia::relations::is_known(r)).collect();
-        assert!(unknown.is_empty(), "relations missing from the profile (relations.rs, docs/relations.md): {unknown:?}");
+        assert!(
+            unknown.is_empty(),
+            "relations missing from the profile (relations.rs, docs/relations.md): {unknown:?}"
+        );
         described_and_reachable(&app, &crawls.map(|(_, r)| r)).await;
         app.stop().await;
     };

@@ -545,7 +545,10 @@ async fn options_allow_follows_the_callers_rights_and_the_resources_state() {
     // Act + Assert: delivered, not yet redacted.
     let delivered = allow_of(Some(&acct), message.clone()).await;
     for m in ["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"] {
-        assert!(delivered.contains(&m.to_owned()), "delivered message: Allow {delivered:?} lacks {m}");
+        assert!(
+            delivered.contains(&m.to_owned()),
+            "delivered message: Allow {delivered:?} lacks {m}"
+        );
     }
     let res = app
         .request(Method::POST, &message)
@@ -557,7 +560,10 @@ async fn options_allow_follows_the_callers_rights_and_the_resources_state() {
     assert_eq!(res.status(), StatusCode::OK);
     let redacted = allow_of(Some(&acct), message.clone()).await;
     for m in ["POST", "DELETE"] {
-        assert!(redacted.contains(&m.to_owned()), "redacting again is harmless, deleting allowed: {redacted:?}");
+        assert!(
+            redacted.contains(&m.to_owned()),
+            "redacting again is harmless, deleting allowed: {redacted:?}"
+        );
     }
 
     // A closed sub-account can no longer be renamed or reopened by its parent.
@@ -574,7 +580,10 @@ async fn options_allow_follows_the_callers_rights_and_the_resources_state() {
 
     // Without credentials (a CORS preflight) the answer lists what the resource supports.
     let anonymous = allow_of(None, message.clone()).await;
-    assert!(anonymous.contains(&"POST".to_owned()) && anonymous.contains(&"DELETE".to_owned()), "{anonymous:?}");
+    assert!(
+        anonymous.contains(&"POST".to_owned()) && anonymous.contains(&"DELETE".to_owned()),
+        "{anonymous:?}"
+    );
 
     // Another account's message does not exist for this caller.
     let res = app
