@@ -52,8 +52,8 @@ pub struct Config {
     /// Origins allowed by CORS (comma separated; `*` = any, the default).
     #[arg(long, env = "SIGNPOST_CORS_ORIGINS", value_delimiter = ',', default_value = "*")]
     pub cors_origins: Vec<String>,
-    /// Number of connections in the read pool.
-    #[arg(long, env = "SIGNPOST_POOL_SIZE", default_value_t = 8)]
+    /// Number of connections in the read pool (0, the default: two per HTTP worker).
+    #[arg(long, env = "SIGNPOST_POOL_SIZE", default_value_t = 0)]
     pub pool_size: u32,
     /// Number of HTTP worker threads (default: one per core).
     #[arg(long, env = "SIGNPOST_WORKERS")]
@@ -85,6 +85,23 @@ impl Config {
             p.push(".key");
             PathBuf::from(p)
         })
+    }
+
+    /// The number of HTTP worker threads: `--workers` (1 to 512), or one per core.
+    pub fn http_workers(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .clamp(1, 512)
+    }
+
+    /// The number of read connections: `--pool-size`, or two per HTTP worker. Reads are short
+    /// and CPU-bound (the pages are in memory), so more connections than that only add memory
+    /// (each has its own page cache) and threads waiting for a core.
+    pub fn read_pool_size(&self) -> u32 {
+        match self.pool_size {
+            0 => (2 * self.http_workers()).min(u32::MAX as usize) as u32,
+            n => n,
+        }
     }
 
     /// Whether the server speaks TLS.

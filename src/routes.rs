@@ -146,7 +146,17 @@ routes! {
 
 /// Registers every route of [`CATALOG`] with its handlers.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Matching tries the patterns in this order, and each pattern with a `{…}` is a regex: the
+    // busiest resources (a message, the message list) come right after the static root.
     cfg.service(endpoint(&ROOT, root::fetch))
+        .service(
+            endpoint(&MESSAGE, messages::fetch)
+                .route(web::post().to(messages::update))
+                .route(web::put().to(messages::update))
+                .route(web::patch().to(messages::update))
+                .route(web::delete().to(messages::delete)),
+        )
+        .service(endpoint(&MESSAGES, messages::list).route(web::post().to(messages::create)))
         .service(endpoint(&ACCOUNTS, accounts::list).route(web::post().to(accounts::create)))
         .service(
             endpoint(&ACCOUNT, accounts::fetch)
@@ -157,14 +167,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(endpoint(&SESSIONS, sessions::list).route(web::post().to(sessions::create)))
         .service(endpoint(&SESSION, sessions::fetch).route(web::delete().to(sessions::delete)))
         .service(endpoint(&MY_MESSAGES, messages::mine))
-        .service(endpoint(&MESSAGES, messages::list).route(web::post().to(messages::create)))
-        .service(
-            endpoint(&MESSAGE, messages::fetch)
-                .route(web::post().to(messages::update))
-                .route(web::put().to(messages::update))
-                .route(web::patch().to(messages::update))
-                .route(web::delete().to(messages::delete)),
-        )
         .service(endpoint(&MEDIA_LIST, media::list))
         .service(endpoint(&MEDIA, media::fetch).route(web::delete().to(media::delete)))
         .service(endpoint(&FEEDBACK, feedback::fetch).route(web::post().to(feedback::create)))

@@ -67,7 +67,7 @@ impl Application {
                 tracing::info!("creating a new database at {}", config.database.display());
             }
         }
-        let db = Db::open(&config.database, config.pool_size).map_err(|e| {
+        let db = Db::open(&config.database, config.read_pool_size()).map_err(|e| {
             let advice = match (e.advice(), &e) {
                 (Some(advice), _) => format!(". What to do: {advice}"),
                 // Its message says what to do (restore a backup, use a newer signpost).
@@ -114,9 +114,13 @@ impl Application {
         // Signals are handled by `run_until_stopped`, which drains before stopping.
         .disable_signals()
         .max_connection_rate(1024);
-        if let Some(w) = config.workers {
-            server = server.workers(w.max(1));
-        }
+        // Reads run on the workers' blocking threads, each holding one pooled connection: more
+        // threads than connections would only queue on the pool (and cost memory and context
+        // switches), so each worker gets its share of the pool.
+        let workers = config.http_workers();
+        server = server
+            .workers(workers)
+            .worker_max_blocking_threads((config.read_pool_size().max(1) as usize).div_ceil(workers));
         let scheme = if config.tls() { "https" } else { "http" };
         let server = match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => server.listen_rustls_0_23(listener, tls_config(cert, key)?),

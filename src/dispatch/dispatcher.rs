@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Steps queued to the writer at once.
+const IN_FLIGHT: usize = 32;
+
 /// Runs until shutdown.
 pub async fn run(db: Db, interval_ms: u64, wake: Arc<Notify>, callbacks: Arc<Notify>, mut shutdown: Shutdown) {
     let interval = interval_ms.max(1) as i64;
@@ -26,16 +29,26 @@ pub async fn run(db: Db, interval_ms: u64, wake: Arc<Notify>, callbacks: Arc<Not
         let mut unavailable = None;
         match due {
             Ok(due) => {
-                for d in due {
-                    match db.write(move |c| step(c, &d, interval)).await {
-                        Ok(true) => moved = true,
-                        Ok(false) => {}
-                        // No step can be taken now: stop this round rather than fail every message.
-                        Err(e) if e.is_unavailable() => {
-                            unavailable = Some(e);
-                            break;
-                        }
-                        Err(e) => tracing::warn!(error = %e, "dispatcher step failed; will retry"),
+                // Up to IN_FLIGHT steps are queued at a time, so the writer commits many in one
+                // group instead of one commit per step, while API writes queued meanwhile wait
+                // behind a few steps, not a whole round; each step is still its own savepoint
+                // (one failing step rolls back alone, with its callback).
+                let mut steps = tokio::task::JoinSet::new();
+                let mut due = due.into_iter();
+                loop {
+                    while unavailable.is_none() && steps.len() < IN_FLIGHT {
+                        let Some(d) = due.next() else { break };
+                        let db = db.clone();
+                        steps.spawn(async move { db.write(move |c| step(c, &d, interval)).await });
+                    }
+                    let Some(result) = steps.join_next().await else { break };
+                    match result {
+                        Ok(Ok(true)) => moved = true,
+                        Ok(Ok(false)) => {}
+                        // No step can be taken now: this round ends, and the dispatcher backs off.
+                        Ok(Err(e)) if e.is_unavailable() => unavailable = Some(e),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "dispatcher step failed; will retry"),
+                        Err(e) => tracing::warn!(error = %e, "dispatcher step task failed; will retry"),
                     }
                 }
             }

@@ -132,7 +132,13 @@ fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(heade
     if html::is_browser_form_post(req) && r.notice.is_none() {
         return html::see_other(req, &r.uri, extra);
     }
-    let rendered = render(&r, format, &page_context(req));
+    // Only pages show who is signed in: the other formats skip building that.
+    let page = if format == Format::Html {
+        page_context(req)
+    } else {
+        html::PageContext::default()
+    };
+    let rendered = render(&r, format, &page);
     let permitted = Permitted::of(&r);
     let links = link_header::render(&r.header_links().collect::<Vec<_>>());
     let last_modified = r.last_modified.map(crate::domain::dates::http_date);
@@ -174,7 +180,9 @@ impl Responder for Reply {
             Reply::CreatedWith(r, headers) => respond(req, StatusCode::CREATED, r, headers),
             // A browser's delete (sign out included) goes on to the page it leads back to.
             Reply::Deleted(links) if html::is_browser_form_post(req) => html::see_other(req, html::after_delete(&links), Vec::new()),
-            Reply::DeletedWith(links, headers) if html::is_browser_form_post(req) => html::see_other(req, html::after_delete(&links), headers),
+            Reply::DeletedWith(links, headers) if html::is_browser_form_post(req) => {
+                html::see_other(req, html::after_delete(&links), headers)
+            }
             Reply::Deleted(links) => deleted(links, Vec::new()),
             Reply::DeletedWith(links, headers) => deleted(links, headers),
             Reply::SeeOther(uri) => HttpResponse::SeeOther()

@@ -8,6 +8,7 @@
 //! client, and one fsync serves many writes.
 pub mod accounts;
 pub mod callbacks;
+pub mod checkpoint;
 pub mod idempotency;
 pub mod init;
 pub mod media;
@@ -128,6 +129,7 @@ impl Db {
     /// Opens (creating if needed) the database at `path`, applies `schema.sql`, and starts the writer.
     pub fn open(path: &Path, pool_size: u32) -> Result<Db, StoreError> {
         let writer_conn = init::open_writer(path)?;
+        let checkpointer = checkpoint::Checkpointer::start(path, &writer_conn);
         let watch = FileWatch::new(path);
         let manager = SqliteConnectionManager::file(path)
             .with_flags(
@@ -144,7 +146,7 @@ impl Db {
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("signpost-writer".into())
-            .spawn(move || run_writer(writer_conn, rx, watch))
+            .spawn(move || run_writer(writer_conn, rx, watch, checkpointer))
             .map_err(|e| StoreError::Corrupt(format!("cannot start writer thread: {e}")))?;
         Ok(Db {
             pool,
@@ -279,7 +281,7 @@ impl FileWatch {
     }
 }
 
-fn run_writer(conn: Connection, rx: mpsc::Receiver<Command>, mut watch: FileWatch) {
+fn run_writer(conn: Connection, rx: mpsc::Receiver<Command>, mut watch: FileWatch, checkpointer: Option<checkpoint::Checkpointer>) {
     let mut group: Vec<Job> = Vec::with_capacity(MAX_GROUP);
     let mut stopping = false;
     while !stopping {
@@ -298,12 +300,16 @@ fn run_writer(conn: Connection, rx: mpsc::Receiver<Command>, mut watch: FileWatc
             }
         }
         commit_group(&conn, group.drain(..), &mut watch);
+        if let Some(c) = &checkpointer {
+            c.after_group(&conn);
+        }
     }
     // Writes queued behind Stop still get an answer.
     while let Ok(Command::Job(job)) = rx.try_recv() {
         group.push(job);
     }
     commit_group(&conn, group.drain(..), &mut watch);
+    drop(checkpointer);
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA optimize;") {
         tracing::warn!("final WAL checkpoint failed: {e}");
     }
