@@ -176,6 +176,7 @@ EOF
 started=$(date +%s)
 while [ "$(backlog)" -gt 0 ] && [ $(($(date +%s) - started)) -lt 120 ]; do sleep 1; done
 log "dispatcher backlog after the creates: $(backlog) messages left after $(($(date +%s) - started)) s"
+run "ceiling: 90/10 mix" ceil_mixed "$CE" "$DURATION"
 run "mixed 90% GET one / 10% POST" mixed "$SP" "$DURATION"
 
 RSS_KIB=$(awk '/^VmHWM/ { print $2 }' "/proc/$SERVER_PID/status")

@@ -8,7 +8,8 @@
 --   create   POST a message (form body) for a random account
 --   mixed    90% get, 10% create
 --   root     GET / (anonymous)
---   ceil_point, ceil_list, ceil_insert, ceil_static: the ceiling program's routes
+--   ceil_point, ceil_list, ceil_insert, ceil_static: the ceiling program's routes, and
+--   ceil_mixed: 90% ceil_point, 10% ceil_insert
 -- DATA_DIR holds what the seeder wrote: accounts.tsv, messages.tsv, page1.txt, deep.txt.
 -- done() prints one line:
 --   RESULT <requests/s> <p50 ms> <p99 ms> <socket errors+timeouts> <statuses >= 400> <requests> <bytes/request>
@@ -107,12 +108,12 @@ function init(args)
     load_reads(false, false)
   elseif mode == "get304" then
     load_reads(true, false)
-  elseif mode == "ceil_point" then
+  elseif mode == "ceil_point" or mode == "ceil_mixed" then
     load_reads(false, true)
   end
   if mode == "create" or mode == "mixed" then
     load_creates(false)
-  elseif mode == "ceil_insert" then
+  elseif mode == "ceil_insert" or mode == "ceil_mixed" then
     load_creates(true)
   end
   if mode == "list" then
@@ -131,7 +132,7 @@ end
 local random = math.random
 function request()
   if fixed then return fixed end
-  if mode == "mixed" then
+  if mode == "mixed" or mode == "ceil_mixed" then
     if random() < 0.1 then return creates[random(#creates)] end
     return reads[random(#reads)]
   end

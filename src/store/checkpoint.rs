@@ -4,9 +4,11 @@
 //! the writer's automatic checkpoint is off, and a thread of its own, with its own connection,
 //! runs a PASSIVE checkpoint (which never blocks the writer or readers) shortly after writes.
 //!
-//! A PASSIVE checkpoint cannot restart the WAL while writes keep arriving, so under writes that
-//! never pause the file could grow without bound: past [`RESTART_FRAMES`] the writer is asked
-//! to run a blocking checkpoint itself between two groups (a brief pause, rare by design).
+//! A PASSIVE checkpoint cannot restart the WAL while writes keep arriving (SQLite rewinds it
+//! only when a write finds every frame copied), so under writes that never pause the file would
+//! grow without bound: once it holds [`RESTART_FRAMES`] the writer runs a RESTART checkpoint
+//! itself between two groups. By then the checkpoint thread has copied nearly everything, so
+//! that pause is short; and `journal_size_limit` trims the file after a rewind.
 //! Durability is unchanged: a commit is what it was; checkpoints only move committed pages
 //! into the database file (and sync the WAL before they do).
 use rusqlite::Connection;
@@ -16,8 +18,9 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// WAL frames (pages) past which the writer checkpoints itself (about 128 MiB of 4 KiB pages).
-pub const RESTART_FRAMES: i64 = 32_768;
+/// WAL frames past which the writer rewinds the WAL (16 MiB of 4 KiB pages: SQLite's automatic
+/// checkpoint threshold, which this replaces, was 4,000).
+pub const RESTART_FRAMES: i64 = 4096;
 
 /// How long the checkpointer lets writes gather before it copies them.
 const PAUSE: Duration = Duration::from_millis(200);
@@ -42,7 +45,10 @@ impl Checkpointer {
             .name("signpost-checkpoint".into())
             .spawn(move || run(conn, rx, flag))
             .ok()?;
-        if writer.execute_batch("PRAGMA wal_autocheckpoint = 0;").is_err() {
+        if writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;")
+            .is_err()
+        {
             drop(poke);
             let _ = handle.join();
             return None;
@@ -90,7 +96,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<()>, wanted: Arc<AtomicBool>) {
         match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
             Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
         }) {
-            Ok((log, done)) if log >= RESTART_FRAMES && done < log => wanted.store(true, Ordering::Relaxed),
+            Ok((log, _)) if log >= RESTART_FRAMES => wanted.store(true, Ordering::Relaxed),
             Ok(_) => {}
             Err(e) => tracing::warn!("WAL checkpoint failed: {e}"),
         }
