@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark: signpost beside its ceiling, in one run, on this machine. See bench/README.md.
 #
-#   bench/run.sh                 # everything: build, seed, load, table (about 4 minutes once built)
+#   bench/run.sh                   # everything: build, seed, load, table (about 3½ minutes once built)
 #   BENCH_DURATION=5 bench/run.sh  # shorter load per operation (seconds; default 10)
 #
 # Writes bench/results/table.md (the table and the target checks) and bench/results/results.tsv.

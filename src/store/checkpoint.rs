@@ -61,7 +61,7 @@ impl Checkpointer {
     }
 
     /// Called by the writer after each group: wakes the thread (never blocks), and runs the
-    /// blocking checkpoint when the WAL has grown past [`RESTART_FRAMES`].
+    /// RESTART checkpoint when the WAL has grown past [`RESTART_FRAMES`].
     pub fn after_group(&self, writer: &Connection) {
         if let Some(poke) = &self.poke {
             let _ = poke.try_send(());
@@ -93,12 +93,26 @@ fn run(conn: Connection, rx: mpsc::Receiver<()>, wanted: Arc<AtomicBool>) {
         std::thread::sleep(PAUSE);
         // Writes that arrived during the pause are covered by this checkpoint.
         let _ = rx.try_recv();
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        }) {
-            Ok((log, _)) if log >= RESTART_FRAMES => wanted.store(true, Ordering::Relaxed),
-            Ok(_) => {}
-            Err(e) => tracing::warn!("WAL checkpoint failed: {e}"),
+        // Another pass while the previous one found many new frames (written during the pass
+        // before it), so that a RESTART left to the writer finds little to copy.
+        let mut log = 0;
+        for _ in 0..3 {
+            match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
+                Ok(frames) => {
+                    let grew = frames - log;
+                    log = frames;
+                    if grew < 512 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("WAL checkpoint failed: {e}");
+                    break;
+                }
+            }
+        }
+        if log >= RESTART_FRAMES {
+            wanted.store(true, Ordering::Relaxed);
         }
     }
 }
