@@ -60,7 +60,7 @@ pub fn description() -> &'static Description {
     static DESCRIPTION: OnceLock<Description> = OnceLock::new();
     DESCRIPTION.get_or_init(|| {
         let api = document();
-        let mut value = serde_json::to_value(&api).unwrap_or_default();
+        let value = serde_json::to_value(&api).unwrap_or_default();
         let defs = serde_json::to_string(&value["components"]["schemas"])
             .unwrap_or_default()
             .replace("#/components/schemas/", "#/$defs/");
@@ -79,9 +79,6 @@ pub fn description() -> &'static Description {
             })
             .collect();
         let yaml = api.to_yaml().unwrap_or_default().into_bytes();
-        if let Some(obj) = value.as_object_mut() {
-            obj.remove("x-relations");
-        }
         Description {
             json: serde_json::to_vec_pretty(&api).unwrap_or_default(),
             yaml,

@@ -1,25 +1,12 @@
 //! The description documents: the OpenAPI document (`service-desc`, JSON or YAML by `Accept`)
 //! and one JSON Schema per kind of resource (`describedby`). Public and cacheable.
 use crate::error::ApiError;
-use crate::hypermedia::link_header;
 use crate::hypermedia::resource::Link;
 use crate::hypermedia::uris;
 use crate::openapi::description;
+use crate::representation::reply::document;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-
-fn serve(req: &HttpRequest, body: &'static [u8], content_type: &'static str, links: &[Link]) -> HttpResponse {
-    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(body));
-    let fresh = crate::http::conditional::not_modified(req, &etag, None);
-    let mut b = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
-    b.insert_header((header::LINK, link_header::render(links)))
-        .insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"));
-    if fresh {
-        return b.finish();
-    }
-    b.content_type(content_type).body(body)
-}
 
 /// `GET /openapi.json`: `application/openapi+json`, or YAML when `Accept` asks for it.
 pub async fn openapi(req: HttpRequest) -> HttpResponse {
@@ -32,9 +19,9 @@ pub async fn openapi(req: HttpRequest) -> HttpResponse {
         Link::new("service-doc", uris::DOCS.to_owned()),
     ];
     if yaml {
-        serve(&req, &d.yaml, "application/openapi+yaml", &links)
+        document(&req, d.yaml.as_slice(), "application/openapi+yaml", &links)
     } else {
-        serve(&req, &d.json, "application/openapi+json", &links)
+        document(&req, d.json.as_slice(), "application/openapi+json", &links)
     }
 }
 
@@ -48,5 +35,5 @@ pub async fn schema(req: HttpRequest, kind: web::Path<String>) -> Result<HttpRes
         Link::new("self", req.path().to_owned()),
         Link::new("service-desc", uris::OPENAPI.to_owned()),
     ];
-    Ok(serve(&req, body, "application/schema+json", &links))
+    Ok(document(&req, body.as_slice(), "application/schema+json", &links))
 }

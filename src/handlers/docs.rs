@@ -2,11 +2,10 @@
 //! source for `Accept: text/markdown`).
 use crate::docs;
 use crate::error::ApiError;
-use crate::hypermedia::link_header;
 use crate::hypermedia::resource::Link;
 use crate::hypermedia::uris;
 use crate::representation::html;
-use crate::representation::reply::page_context;
+use crate::representation::reply::{document, page_context};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -28,7 +27,6 @@ fn serve(req: &HttpRequest, path: &str) -> Result<HttpResponse, ApiError> {
             "text/html; charset=utf-8",
         )
     };
-    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(&body));
     let mut links = vec![
         Link::new("self", req.path().to_owned()),
         Link::new("up", uris::DOCS.to_owned()),
@@ -37,16 +35,7 @@ fn serve(req: &HttpRequest, path: &str) -> Result<HttpResponse, ApiError> {
     if path == "index" {
         links.extend(docs::pages().into_iter().map(|p| Link::new("section", uris::doc_page(p))));
     }
-    let fresh = crate::http::conditional::not_modified(req, &etag, None);
-    let mut b = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
-    b.insert_header((header::LINK, link_header::render(&links)))
-        .insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .insert_header((header::VARY, "Accept"));
-    if fresh {
-        return Ok(b.finish());
-    }
-    Ok(b.content_type(content_type).body(body))
+    Ok(document(req, body, content_type, &links))
 }
 
 /// `/docs`

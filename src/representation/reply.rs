@@ -104,6 +104,27 @@ impl Permitted {
     }
 }
 
+/// A public document that is not a resource (a docs page, the OpenAPI document, a JSON Schema):
+/// a strong ETag of its bytes, `If-None-Match` → 304, its `Link` header, and a cache lifetime.
+pub fn document<B: actix_web::body::MessageBody + AsRef<[u8]> + 'static>(
+    req: &HttpRequest,
+    body: B,
+    content_type: &'static str,
+    links: &[Link],
+) -> HttpResponse {
+    let etag = format!("\"{:016x}\"", xxhash_rust::xxh3::xxh3_64(body.as_ref()));
+    let fresh = conditional::not_modified(req, &etag, None);
+    let mut b = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    b.insert_header((header::LINK, link_header::render(links)))
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::VARY, "Accept"));
+    if fresh {
+        return b.finish();
+    }
+    b.content_type(content_type).body(body)
+}
+
 /// Page facts from the request (who is signed in).
 pub fn page_context(req: &HttpRequest) -> html::PageContext {
     let open_signup = req
@@ -139,7 +160,8 @@ fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(heade
         html::PageContext::default()
     };
     let rendered = render(&r, format, &page);
-    let permitted = Permitted::of(&r);
+    // Only OPTIONS reads it (routes::options); GETs do not pay for it.
+    let permitted = (req.method() == Method::OPTIONS).then(|| Permitted::of(&r));
     let links = link_header::render(&r.header_links().collect::<Vec<_>>());
     let last_modified = r.last_modified.map(crate::domain::dates::http_date);
     let safe = req.method() == Method::GET || req.method() == Method::HEAD;
@@ -166,7 +188,9 @@ fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(heade
     } else {
         builder.content_type(rendered.content_type).body(rendered.body)
     };
-    res.extensions_mut().insert(permitted);
+    if let Some(permitted) = permitted {
+        res.extensions_mut().insert(permitted);
+    }
     res
 }
 

@@ -76,13 +76,7 @@ struct Victim {
 
 async fn sign_in(f: &Fixture, who: &Account) -> (String, String) {
     let res = f
-        .send(as_account(
-            &f.client,
-            &f.server.base,
-            who,
-            Method::POST,
-            "/2010-04-01/Sessions.json",
-        ))
+        .send(as_account(&f.client, &f.server.base, who, Method::POST, &who.entry.sessions))
         .await;
     assert_eq!(res.status, 201, "sign in: {}", res.text());
     let body = res.json();
@@ -161,25 +155,25 @@ fn operations(v: &Victim) -> Vec<Op> {
     let new_message: &[(&str, &str)] = &[("To", "+15005550006"), ("From", "+15017122661"), ("Body", "intruder")];
     vec![
         op("root", Method::GET, "/", &[], Own(200)),
-        op("accounts: list", Method::GET, "/2010-04-01/Accounts.json", &[], Own(200)),
+        op("accounts: list", Method::GET, &v.account.entry.accounts, &[], Own(200)),
         op(
             "accounts: create",
             Method::POST,
-            "/2010-04-01/Accounts.json",
+            &v.account.entry.accounts,
             &[("FriendlyName", "intruder")],
             Own(201),
         ),
         op("account: fetch", Method::GET, &v.uri, &[], Victim),
         op("account: rename", Method::POST, &v.uri, &[("FriendlyName", "pwned")], Victim),
         op("account: close", Method::POST, &v.uri, &[("Status", "closed")], Victim),
-        op("sessions: list", Method::GET, "/2010-04-01/Sessions.json", &[], Own(200)),
-        op("sessions: create", Method::POST, "/2010-04-01/Sessions.json", &[], Own(201)),
+        op("sessions: list", Method::GET, &v.account.entry.sessions, &[], Own(200)),
+        op("sessions: create", Method::POST, &v.account.entry.sessions, &[], Own(201)),
         op("session: fetch", Method::GET, &v.session, &[], Victim),
         op("session: delete", Method::DELETE, &v.session, &[], Victim),
         op(
             "messages: caller's own (303)",
             Method::GET,
-            "/2010-04-01/Messages.json",
+            &v.account.entry.messages,
             &[],
             Own(303),
         ),
@@ -445,7 +439,7 @@ async fn page_tokens_and_idempotency_keys_do_not_cross_accounts() {
             assert_eq!(res.status(), 201);
         }
         assert_eq!(
-            post(&a, "/2010-04-01/Accounts.json")
+            post(&a, &a.entry.accounts)
                 .form(&[("FriendlyName", "a-sub")])
                 .send()
                 .await
@@ -453,7 +447,7 @@ async fn page_tokens_and_idempotency_keys_do_not_cross_accounts() {
                 .status(),
             201
         );
-        assert_eq!(post(&a, "/2010-04-01/Sessions.json").send().await.unwrap().status(), 201);
+        assert_eq!(post(&a, &a.entry.sessions).send().await.unwrap().status(), 201);
     }
     let b_messages: Vec<String> = sids(&get(&b, &b.messages).await.unwrap().json().await.unwrap(), "messages");
     let b_visible_accounts = [b.sid.clone()];
@@ -462,8 +456,8 @@ async fn page_tokens_and_idempotency_keys_do_not_cross_accounts() {
     let mut tokens = 0;
     for (collection, key) in [
         (a.messages.clone(), "messages"),
-        ("/2010-04-01/Accounts.json".into(), "accounts"),
-        ("/2010-04-01/Sessions.json".into(), "sessions"),
+        (a.entry.accounts.clone(), "accounts"),
+        (a.entry.sessions.clone(), "sessions"),
     ] {
         let mut next = Some(format!("{collection}?PageSize=1"));
         while let Some(uri) = next {
@@ -545,7 +539,7 @@ async fn page_tokens_and_idempotency_keys_do_not_cross_accounts() {
     }
     // A key that created a sub-account (whose response holds its auth token) replays only for A.
     let sub_key = "sub-account-key";
-    let sub = post(&a, "/2010-04-01/Accounts.json")
+    let sub = post(&a, &a.entry.accounts)
         .header("Idempotency-Key", sub_key)
         .form(&[("FriendlyName", "child")])
         .send()
@@ -553,7 +547,7 @@ async fn page_tokens_and_idempotency_keys_do_not_cross_accounts() {
         .unwrap();
     assert_eq!(sub.status(), 201);
     let sub: Value = sub.json().await.unwrap();
-    let replay = post(&a, "/2010-04-01/Accounts.json")
+    let replay = post(&a, &a.entry.accounts)
         .header("Idempotency-Key", sub_key)
         .form(&[("FriendlyName", "child")])
         .send()
@@ -561,7 +555,7 @@ async fn page_tokens_and_idempotency_keys_do_not_cross_accounts() {
         .unwrap();
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
     for req in [
-        post(&b, "/2010-04-01/Accounts.json"),
+        post(&b, &b.entry.accounts),
         f.client.post(format!("{}/2010-04-01/Accounts.json", f.server.base)),
     ] {
         let res = Answer::from(
@@ -599,21 +593,18 @@ async fn a_parent_acts_on_its_sub_accounts_and_not_the_reverse() {
     let base = f.server.base.clone();
     let as_ = |who: &Account, method: Method, uri: &str| as_account(&f.client, &base, who, method, uri);
     let child_of = |owner: &Account, name: &'static str| {
-        let req = as_(owner, Method::POST, "/2010-04-01/Accounts.json").form(&[("FriendlyName", name)]);
+        let req = as_(owner, Method::POST, &owner.entry.accounts).form(&[("FriendlyName", name)]);
+        let entry = owner.entry.clone();
         async move {
             let res = req.send().await.unwrap();
             assert_eq!(res.status(), 201);
             let body: Value = res.json().await.unwrap();
-            Account {
-                sid: body["sid"].as_str().unwrap().to_owned(),
-                token: body["auth_token"].as_str().unwrap().to_owned(),
-                messages: rel(&body, "messages"),
-            }
+            Account::from_created(&body, entry)
         }
     };
     let s1 = child_of(&parent, "s1").await;
     let s2 = child_of(&parent, "s2").await;
-    let uri = |a: &Account| format!("/2010-04-01/Accounts/{}.json", a.sid);
+    let uri = |a: &Account| a.uri.clone();
     let new_message = [("To", "+15005550006"), ("From", "+15017122661"), ("Body", "hello")];
     let status = |req: reqwest::RequestBuilder| async move { req.send().await.unwrap().status().as_u16() };
     let mut checks = 0;
@@ -655,7 +646,7 @@ async fn a_parent_acts_on_its_sub_accounts_and_not_the_reverse() {
         status(as_(&s1, Method::GET, &msg)).await,
         200,
     );
-    let listed: Value = as_(&parent, Method::GET, "/2010-04-01/Accounts.json")
+    let listed: Value = as_(&parent, Method::GET, &parent.entry.accounts)
         .send()
         .await
         .unwrap()
@@ -723,7 +714,7 @@ async fn a_parent_acts_on_its_sub_accounts_and_not_the_reverse() {
             404,
         );
     }
-    let s1_list: Value = as_(&s1, Method::GET, "/2010-04-01/Accounts.json")
+    let s1_list: Value = as_(&s1, Method::GET, &s1.entry.accounts)
         .send()
         .await
         .unwrap()
@@ -735,7 +726,7 @@ async fn a_parent_acts_on_its_sub_accounts_and_not_the_reverse() {
     // Sub-accounts are one level deep (as on Twilio): a sub-account cannot create accounts.
     expect(
         "sub-account creates an account",
-        status(as_(&s1, Method::POST, "/2010-04-01/Accounts.json").form(&[("FriendlyName", "grandchild")])).await,
+        status(as_(&s1, Method::POST, &s1.entry.accounts).form(&[("FriendlyName", "grandchild")])).await,
         403,
     );
 

@@ -357,7 +357,8 @@ async fn malformed_and_oversized_requests_get_a_4xx_in_the_error_shape() {
         "NUL in a path segment",
         404,
         Some(20404),
-        f.send(f.request(Method::GET, "/2010-04-01/Accounts/AC%00.json")).await
+        f.send(f.request(Method::GET, &f.account.uri.replace(f.account.sid.as_str(), "AC%00")))
+            .await
     );
     case!(
         "raw NUL byte in a header",
@@ -523,7 +524,7 @@ async fn malformed_and_oversized_requests_get_a_4xx_in_the_error_shape() {
         400,
         Some(20001),
         f.send(
-            f.request(Method::POST, "/2010-04-01/Accounts.json")
+            f.request(Method::POST, &f.account.entry.accounts)
                 .header("content-type", form)
                 .body(name)
         )
@@ -610,7 +611,7 @@ async fn sql_metacharacters_are_stored_and_returned_verbatim() {
         uris.push(res.json()["uri"].as_str().unwrap().to_owned());
         let name = f
             .send(
-                f.request(Method::POST, "/2010-04-01/Accounts.json")
+                f.request(Method::POST, &f.account.entry.accounts)
                     .form(&[("FriendlyName", format!("{i} {p}"))]),
             )
             .await;
@@ -674,7 +675,7 @@ async fn markup_in_every_field_is_escaped_in_html_pages() {
 
     let account = f
         .send(
-            f.request(Method::POST, "/2010-04-01/Accounts.json")
+            f.request(Method::POST, &f.account.entry.accounts)
                 .form(&[("FriendlyName", name.as_str())]),
         )
         .await;
@@ -707,7 +708,7 @@ async fn markup_in_every_field_is_escaped_in_html_pages() {
     let pages = [
         ("account (renamed)", f.account_uri()),
         ("sub-account", sub["uri"].as_str().unwrap().to_owned()),
-        ("accounts list", "/2010-04-01/Accounts.json".to_owned()),
+        ("accounts list", f.account.entry.accounts.clone()),
         ("message", message_uri.clone()),
         ("messages list", f.account.messages.clone()),
         ("media list", media_list.clone()),
@@ -823,7 +824,7 @@ async fn markup_in_every_field_is_escaped_in_html_pages() {
 impl Fixture {
     /// The account's own URI.
     pub fn account_uri(&self) -> String {
-        format!("/2010-04-01/Accounts/{}.json", self.account.sid)
+        self.account.uri.clone()
     }
 }
 

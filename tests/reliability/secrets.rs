@@ -5,7 +5,7 @@
 //! `signpost::crypto::constant_time_eq`.)
 use crate::hostile::{Answer, Fixture};
 use crate::report;
-use crate::server::{self, as_account, create_account, rel, Account, Server};
+use crate::server::{self, as_account, create_account, Account, Server};
 use base64::Engine;
 use reqwest::Method;
 use serde_json::Value;
@@ -69,7 +69,7 @@ fn database_files(db: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 async fn sign_in(f: &Fixture, who: &Account, browser: bool) -> (Value, Option<String>) {
-    let mut req = as_account(&f.client, &f.server.base, who, Method::POST, "/2010-04-01/Sessions.json");
+    let mut req = as_account(&f.client, &f.server.base, who, Method::POST, &who.entry.sessions);
     if browser {
         req = req.header("accept", "text/html");
     }
@@ -138,7 +138,7 @@ async fn full_flow(f: &Fixture) -> Issued {
     issued.account(&b);
 
     let sub_form = [("FriendlyName", "child")];
-    let sub = as_account(&f.client, &base, &a, Method::POST, "/2010-04-01/Accounts.json")
+    let sub = as_account(&f.client, &base, &a, Method::POST, &a.entry.accounts)
         .header("Idempotency-Key", "sub-1")
         .form(&sub_form)
         .send()
@@ -146,18 +146,14 @@ async fn full_flow(f: &Fixture) -> Issued {
         .unwrap();
     assert_eq!(sub.status(), 201);
     let sub: Value = sub.json().await.unwrap();
-    let replay = as_account(&f.client, &base, &a, Method::POST, "/2010-04-01/Accounts.json")
+    let replay = as_account(&f.client, &base, &a, Method::POST, &a.entry.accounts)
         .header("Idempotency-Key", "sub-1")
         .form(&sub_form)
         .send()
         .await
         .unwrap();
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
-    let sub = Account {
-        sid: sub["sid"].as_str().unwrap().to_owned(),
-        token: sub["auth_token"].as_str().unwrap().to_owned(),
-        messages: rel(&sub, "messages"),
-    };
+    let sub = Account::from_created(&sub, a.entry.clone());
     issued.account(&sub);
 
     let (basic_session, _) = sign_in(f, &a, false).await;
@@ -265,17 +261,11 @@ async fn full_flow(f: &Fixture) -> Issued {
         .await
         .unwrap();
     assert_eq!(out.status(), 204);
-    let closed = as_account(
-        &f.client,
-        &base,
-        &a,
-        Method::POST,
-        &format!("/2010-04-01/Accounts/{}.json", sub.sid),
-    )
-    .form(&[("Status", "closed")])
-    .send()
-    .await
-    .unwrap();
+    let closed = as_account(&f.client, &base, &a, Method::POST, &sub.uri)
+        .form(&[("Status", "closed")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(closed.status(), 200);
     issued
 }
@@ -350,6 +340,7 @@ async fn no_token_appears_in_trace_level_logs() {
         .trim()
         .to_owned();
     issued.add("the encryption key", &key);
+    let sessions = f.account.entry.sessions.clone();
     let log = f.server.stop();
     let lines = log.lines().count();
     assert!(
@@ -357,7 +348,7 @@ async fn no_token_appears_in_trace_level_logs() {
         "the log is not at trace level:\n{}",
         server::tail(&log, 20)
     );
-    assert!(log.contains("/2010-04-01/Sessions.json"), "the access log is missing");
+    assert!(log.contains(sessions.as_str()), "the access log is missing");
     issued.assert_absent("the server's log (trace level)", log.as_bytes());
     report::record(
         "secrets_in_logs",
@@ -383,9 +374,9 @@ async fn a_token_is_shown_only_in_the_response_that_created_it() {
     issued.add("session token", session["token"].as_str().unwrap());
     let uris = [
         "/".to_owned(),
-        "/2010-04-01/Accounts.json".to_owned(),
-        format!("/2010-04-01/Accounts/{}.json", a.sid),
-        "/2010-04-01/Sessions.json".to_owned(),
+        a.entry.accounts.clone(),
+        a.uri.clone(),
+        a.entry.sessions.clone(),
         session_uri,
         a.messages.clone(),
     ];

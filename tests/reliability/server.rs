@@ -281,13 +281,51 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The root's relations, found from `/` (tests never write a path by hand).
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// `accounts`
+    pub accounts: String,
+    /// `sessions`
+    pub sessions: String,
+    /// `messages` (the caller's own, by 303)
+    pub messages: String,
+}
+
+/// Follows the root's relations.
+pub async fn entry(client: &reqwest::Client, base: &str) -> Entry {
+    let root: Value = client.get(format!("{base}/")).send().await.unwrap().json().await.unwrap();
+    Entry {
+        accounts: rel(&root, "accounts"),
+        sessions: rel(&root, "sessions"),
+        messages: rel(&root, "messages"),
+    }
+}
+
 /// An account created through the API.
 #[derive(Clone, Debug)]
 pub struct Account {
     pub sid: String,
     pub token: String,
+    /// Its own URI (`uri` of the creating answer).
+    pub uri: String,
     /// Its message collection, from its `messages` relation.
     pub messages: String,
+    /// The root's relations, as this client found them.
+    pub entry: Entry,
+}
+
+impl Account {
+    /// The account described by a creating answer's body.
+    pub fn from_created(body: &Value, entry: Entry) -> Account {
+        Account {
+            sid: body["sid"].as_str().unwrap().to_owned(),
+            token: body["auth_token"].as_str().unwrap().to_owned(),
+            uri: body["uri"].as_str().unwrap().to_owned(),
+            messages: rel(body, "messages"),
+            entry,
+        }
+    }
 }
 
 /// The URI of relation `name` in a representation's `subresource_uris`.
@@ -300,20 +338,16 @@ pub fn rel(body: &Value, name: &str) -> String {
 
 /// Creates an account by following `accounts` from the root.
 pub async fn create_account(client: &reqwest::Client, base: &str, name: &str) -> Account {
-    let root: Value = client.get(format!("{base}/")).send().await.unwrap().json().await.unwrap();
+    let entry = entry(client, base).await;
     let res = client
-        .post(format!("{base}{}", rel(&root, "accounts")))
+        .post(format!("{base}{}", entry.accounts))
         .form(&[("FriendlyName", name)])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED, "account creation");
     let body: Value = res.json().await.unwrap();
-    Account {
-        sid: body["sid"].as_str().unwrap().to_owned(),
-        token: body["auth_token"].as_str().unwrap().to_owned(),
-        messages: rel(&body, "messages"),
-    }
+    Account::from_created(&body, entry)
 }
 
 /// A request with the account's Basic credentials.
