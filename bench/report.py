@@ -76,6 +76,9 @@ def main():
     def get(name):
         return rows.get(name, {"rps": float("nan"), "p99": float("nan"), "errors": 0})
 
+    # The target is about signpost's answers; the ceiling's own timeouts (its naive insert path
+    # queues 64 writers on SQLite's lock) are shown in the table but are not signpost's errors.
+    ours = {n: r for n, r in rows.items() if not n.startswith("ceiling")}
     one, nm = get("GET one message"), get("GET one message, If-None-Match (304)")
     p1, deep = get("GET page of 50"), get("GET deep page (offset 50,000)")
     create = get("POST create message")
@@ -94,7 +97,7 @@ def main():
             startup_ms != "-" and float(startup_ms) < 200,
             "%s ms to the first answer (%s ms reported by the server)" % (startup_ms, startup_reported),
         ),
-        ("zero errors", all(r["errors"] == 0 for r in rows.values()), "%d" % sum(r["errors"] for r in rows.values())),
+        ("zero errors (signpost)", sum(r["errors"] for r in ours.values()) == 0, "%d" % sum(r["errors"] for r in ours.values())),
     ]
     for name, ok, value in lines:
         checks.append(ok)
@@ -107,8 +110,8 @@ def main():
     print()
     print("targets met: %d of %d" % (sum(checks), len(checks)))
     # Missed speed targets are figures to read (machines here are shared and noisy); errors are
-    # wrong answers, and fail the run.
-    if any(r["errors"] for r in rows.values()):
+    # wrong answers from signpost, and fail the run.
+    if any(r["errors"] for r in ours.values()):
         sys.exit(1)
 
 

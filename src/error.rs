@@ -196,7 +196,7 @@ impl From<StoreError> for ApiError {
         if e.is_unavailable() {
             tracing::error!(error = %e, advice = e.advice().unwrap_or_default(), "storage unavailable: answering 503");
             ApiError::unavailable(
-                "The database is not available right now (it may be read-only, full, missing, or shutting down); retry later",
+                "The database is not available right now (it may be read-only, full, missing, damaged, or shutting down); retry later",
             )
         } else {
             tracing::error!(error = %e, "storage error");

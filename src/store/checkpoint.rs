@@ -125,7 +125,7 @@ mod tests {
     fn the_wal_is_checkpointed_after_writes_without_the_writer_doing_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
-        let writer = crate::store::init::open_writer(&path).unwrap();
+        let (writer, _) = crate::store::init::open_writer(&path).unwrap();
         let mut ckpt = Checkpointer::start(&path, &writer).expect("checkpointer starts");
         let auto: i64 = writer.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0)).unwrap();
         assert_eq!(auto, 0, "the writer no longer checkpoints inside its commits");

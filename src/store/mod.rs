@@ -45,6 +45,11 @@ pub enum StoreError {
     #[from(skip)]
     #[display("the database file {_0} was deleted or replaced while signpost was running")]
     Moved(#[error(not(source))] String),
+    /// The background integrity check found the file damaged: writes are refused, so that
+    /// nothing more is written into a damaged file.
+    #[from(skip)]
+    #[display("the database file is damaged: {_0}")]
+    Damaged(#[error(not(source))] String),
 }
 
 impl StoreError {
@@ -61,9 +66,11 @@ impl StoreError {
                         | ErrorCode::DiskFull
                         | ErrorCode::SystemIoFailure
                         | ErrorCode::CannotOpen
+                        | ErrorCode::DatabaseCorrupt
+                        | ErrorCode::NotADatabase
                 )
             ),
-            StoreError::Pool(_) | StoreError::Closed | StoreError::Moved(_) => true,
+            StoreError::Pool(_) | StoreError::Closed | StoreError::Moved(_) | StoreError::Damaged(_) => true,
             StoreError::Corrupt(_) => false,
         }
     }
@@ -74,6 +81,9 @@ impl StoreError {
             return match self {
                 StoreError::Moved(_) => Some(
                     "writes are refused until signpost is restarted; while it runs, the data can still be copied from the file it holds open (ls -l /proc/<pid>/fd)",
+                ),
+                StoreError::Damaged(_) => Some(
+                    "writes are refused; stop signpost and restore the database from a backup (docs/reliability.md), or copy out what still reads (sqlite3 .recover)",
                 ),
                 _ => None,
             };
@@ -128,9 +138,12 @@ const MAX_GROUP: usize = 512;
 impl Db {
     /// Opens (creating if needed) the database at `path`, applies `schema.sql`, and starts the writer.
     pub fn open(path: &Path, pool_size: u32) -> Result<Db, StoreError> {
-        let writer_conn = init::open_writer(path)?;
+        let (writer_conn, checked) = init::open_writer(path)?;
         let checkpointer = checkpoint::Checkpointer::start(path, &writer_conn);
         let watch = FileWatch::new(path);
+        if checked == init::Checked::Later {
+            verify_in_background(path, watch.damaged.clone());
+        }
         let manager = SqliteConnectionManager::file(path)
             .with_flags(
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -235,6 +248,32 @@ struct FileWatch {
     db_id: Option<(u64, u64)>,
     wal_id: Option<(u64, u64)>,
     reported: bool,
+    /// Set by the background integrity check when it finds the file damaged.
+    damaged: Arc<std::sync::OnceLock<String>>,
+}
+
+/// Checks a database too large to check before start, on its own thread, right after start.
+/// A damaged file is logged with what to do, and from then on writes are refused (503).
+fn verify_in_background(path: &Path, damaged: Arc<std::sync::OnceLock<String>>) {
+    let path = path.to_path_buf();
+    let spawned = std::thread::Builder::new().name("signpost-verify".into()).spawn(move || {
+        let started = std::time::Instant::now();
+        match init::verify(&path) {
+            Ok(()) => tracing::info!(
+                "integrity check of {}: ok ({} ms, in the background)",
+                path.display(),
+                started.elapsed().as_millis()
+            ),
+            Err(e) => {
+                let e = StoreError::Damaged(e.to_string());
+                tracing::error!("{e}. What to do: {}", e.advice().unwrap_or_default());
+                let _ = damaged.set(e.to_string());
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the background integrity check: {e}");
+    }
 }
 
 #[cfg(unix)]
@@ -259,11 +298,15 @@ impl FileWatch {
             path: path.to_path_buf(),
             wal,
             reported: false,
+            damaged: Arc::default(),
         }
     }
 
     /// Ok while the files on disk are the ones the writer has open (two `stat`s per group).
     fn check(&mut self) -> Result<(), StoreError> {
+        if let Some(why) = self.damaged.get() {
+            return Err(StoreError::Damaged(why.clone()));
+        }
         let Some(db_id) = self.db_id else { return Ok(()) };
         if self.wal_id.is_none() {
             self.wal_id = file_id(&self.wal);
@@ -343,10 +386,14 @@ fn commit_group(conn: &Connection, jobs: impl ExactSizeIterator<Item = Job>, wat
         }
         completions.push(done);
     }
-    if watch.check().is_err() {
+    if let Err(refused) = watch.check() {
         let _ = conn.execute_batch("ROLLBACK");
-        let path = watch.path.display().to_string();
-        completions.into_iter().for_each(|done| done(Err(StoreError::Moved(path.clone()))));
+        completions.into_iter().for_each(|done| {
+            done(Err(match &refused {
+                StoreError::Damaged(why) => StoreError::Damaged(why.clone()),
+                _ => StoreError::Moved(watch.path.display().to_string()),
+            }))
+        });
         return;
     }
     match conn.execute_batch("COMMIT") {

@@ -486,3 +486,58 @@ async fn a_database_deleted_while_running_refuses_writes_instead_of_losing_them(
         ),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_damaged_database_is_found_in_the_background_and_writes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("signpost.db");
+    let (server, _, who, acked) = seeded(&db, 5).await;
+    server.stop();
+    // Past the size checked before start (16 MiB): 24 MiB of other rows, written after the
+    // messages, so that a page in the middle of the file belongs to them and not to the data the
+    // requests below read.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("CREATE TABLE ballast (b BLOB)").unwrap();
+        for _ in 0..24 {
+            conn.execute("INSERT INTO ballast VALUES (zeroblob(1048576))", []).unwrap();
+        }
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    }
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() > 16 * 1024 * 1024);
+    let middle = (bytes.len() / 4096 / 2) * 4096;
+    bytes[middle..middle + 64].fill(0x5a);
+    replace_db(&db, &bytes);
+
+    let started = Instant::now();
+    let mut server = Server::start(&db, &[]);
+    let listening = started.elapsed();
+    let client = server::client();
+    assert!(
+        server.wait_for_log("the database file is damaged", Duration::from_secs(60)),
+        "the background check reports the damage:\n{}",
+        server::tail(&server.logs(), 20)
+    );
+    let log = server.logs();
+    assert!(log.contains("restore the database from a backup"), "{}", server::tail(&log, 20));
+    let (status, retry_after, body) = post(&client, &server.base, &who, "into a damaged file").await;
+    assert_clean_503(status, retry_after, &body);
+    let stored = bodies(&client, &server.base, &who).await;
+    assert!(acked.iter().all(|b| stored.contains(b)), "intact pages still read");
+    assert!(!stored.iter().any(|b| b == "into a damaged file"));
+    server.terminate();
+    assert!(server.wait_exit(Duration::from_secs(20)).is_some_and(|s| s.success()));
+    server::assert_no_panic(&server.logs());
+    report::record(
+        "storage-large-damaged",
+        &format!(
+            "Last run: a {} MiB database with one page overwritten started (listening after {} ms: files over 16 MiB are \
+             checked in the background, so start-up does not grow with the data); the background `quick_check` found the \
+             damage and logged what to do; from then on writes answered 503 with `Retry-After`, reads of intact data still \
+             answered 200.",
+            bytes.len() / (1024 * 1024),
+            listening.as_millis()
+        ),
+    );
+}

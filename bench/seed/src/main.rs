@@ -75,7 +75,7 @@ fn main() {
     let mut key = db.clone().into_os_string();
     key.push(".key");
     let sealer = Sealer::load_or_create(Path::new(&key)).expect("key file");
-    let conn = store::init::open_writer(&db).expect("open database");
+    let (conn, _) = store::init::open_writer(&db).expect("open database");
 
     let now = signpost::domain::dates::now();
     let start = now - n_messages as i64 - 3600;
@@ -160,7 +160,7 @@ fn main() {
         }
         f.flush().unwrap();
         // Each message's current ETag, as the server computes it, read back from the database.
-        let conn = store::init::open_writer(&db).expect("reopen database");
+        let (conn, _) = store::init::open_writer(&db).expect("reopen database");
         let page = PageContext::default();
         let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("messages.tsv")).unwrap());
         for (a, sid) in listing.unwrap_or_default() {
