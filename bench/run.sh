@@ -128,6 +128,7 @@ run() { # name, mode, base url, duration
     local before; before=$(wc -l <"$SERVER_LOG")
     local out
     out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" --timeout 5s -s "$BENCH/lua/bench.lua" "$url" -- "$mode" "$WORK/data" | grep '^RESULT')
+    sleep 0.3 # the log writer is a background thread: let it write out the last lines
     # shellcheck disable=SC2086
     set -- $out
     local rps=$2 p50=$3 p99=$4 socket=$5 status=$6 requests=$7 bpr=$8

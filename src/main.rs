@@ -5,7 +5,8 @@ use signpost::{config::Config, startup::Application, telemetry};
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
-    telemetry::init(&config.log);
+    // Held until `main` returns, so that the last lines are written out.
+    let _log = telemetry::init(&config.log);
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(err) => {

@@ -54,7 +54,9 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with a given directory and configuration.
 pub async fn spawn_with(dir: Arc<TempDir>, config: Config) -> TestApp {
-    signpost::telemetry::init(&config.log);
+    // One log writer for the whole test process, kept running to its end.
+    static LOG: std::sync::OnceLock<signpost::telemetry::LogGuard> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| signpost::telemetry::init(&config.log));
     let app = Application::build(config.clone()).await.expect("server builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
