@@ -363,7 +363,7 @@ fn commit_group(conn: &Connection, jobs: impl ExactSizeIterator<Item = Job>, wat
     if jobs.len() == 0 {
         return;
     }
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
         tracing::error!("cannot begin a write transaction: {e}");
         for job in jobs {
             let (_, done) = job(None);
@@ -373,15 +373,19 @@ fn commit_group(conn: &Connection, jobs: impl ExactSizeIterator<Item = Job>, wat
     }
     let mut completions = Vec::with_capacity(jobs.len());
     for job in jobs {
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        if let Err(e) = exec(conn, "SAVEPOINT job") {
             tracing::error!("cannot open a savepoint: {e}");
             let (_, done) = job(None);
             done(Err(clone_sqlite(&e)));
             continue;
         }
         let (ok, done) = job(Some(conn));
-        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-        if let Err(e) = conn.execute_batch(end) {
+        let end = if ok {
+            exec(conn, "RELEASE job")
+        } else {
+            exec(conn, "ROLLBACK TO job").and_then(|()| exec(conn, "RELEASE job"))
+        };
+        if let Err(e) = end {
             tracing::error!("cannot close a savepoint: {e}");
         }
         completions.push(done);
@@ -396,7 +400,7 @@ fn commit_group(conn: &Connection, jobs: impl ExactSizeIterator<Item = Job>, wat
         });
         return;
     }
-    match conn.execute_batch("COMMIT") {
+    match exec(conn, "COMMIT") {
         Ok(()) => completions.into_iter().for_each(|done| done(Ok(()))),
         Err(e) => {
             tracing::error!("group commit failed: {e}");
@@ -404,6 +408,13 @@ fn commit_group(conn: &Connection, jobs: impl ExactSizeIterator<Item = Job>, wat
             completions.into_iter().for_each(|done| done(Err(clone_sqlite(&e))));
         }
     }
+}
+
+/// Runs one statement from the connection's statement cache: the writer runs BEGIN, COMMIT and a
+/// SAVEPOINT/RELEASE pair per write thousands of times a second, and `execute_batch` would parse
+/// each of them anew every time.
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// rusqlite errors are not `Clone`; rebuild the SQLite failure (code + message) for each caller.
