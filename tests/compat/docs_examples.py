@@ -447,22 +447,30 @@ def doc_links(docs, http, base):
             for target in links(f.read()):
                 if urlsplit(target).scheme or target.startswith("//") or target.startswith("#"):
                     continue  # another site, or a place on this page
-                # pulldown-cmark renders it as written; src/docs.rs drops a final `.md`
-                href = target[:-3] if target.endswith(".md") else target
+                # src/docs.rs drops the `.md` of a page link and keeps its #fragment
+                path, _, fragment = target.partition("#")
+                href = (path[:-3] if path.endswith(".md") else path) + ("#" + fragment if fragment else "")
                 if href not in hrefs:
                     print(f"FAIL docs/{page}.md: link {target} is not rendered as href=\"{href}\"")
                     failures += 1
-                resolved = urljoin(url, href).split("#")[0]
-                targets.setdefault(resolved, []).append(f"docs/{page}.md ({target})")
-    for url, where in sorted(targets.items()):
+                resolved, _, fragment = urljoin(url, href).partition("#")
+                targets.setdefault(resolved, []).append((f"docs/{page}.md ({target})", fragment))
+    for url, links_here in sorted(targets.items()):
+        where = [w for w, _ in links_here]
         try:
-            status = http.get(url, headers={"Accept": "text/html"}, timeout=HTTP_TIMEOUT).status_code
+            r = http.get(url, headers={"Accept": "text/html"}, timeout=HTTP_TIMEOUT)
+            status, body = r.status_code, r.text
         except requests.RequestException as e:
-            status = str(e)
+            status, body = str(e), ""
         if status != 200:
             failures += 1
             print(f"FAIL link {url[len(base):]} answers {status}; linked from {', '.join(where[:5])}"
                   + (f" and {len(where) - 5} more" if len(where) > 5 else ""))
+            continue
+        for w, fragment in links_here:
+            if fragment and f'id="{fragment}"' not in body:
+                failures += 1
+                print(f"FAIL link {w}: {url[len(base):]} has no element with id=\"{fragment}\"")
     n = sum(len(w) for w in targets.values())
     if not failures:
         print(f"ok   links: {len(pages)} pages served; {n} links to {len(targets)} URLs, all 200")

@@ -176,7 +176,7 @@ impl Fixture {
             .await
             .expect("server still up");
         assert_eq!(res.status(), StatusCode::OK);
-        let log = self.server.logs();
+        let log = self.server.settled_logs();
         server::assert_no_panic(&log);
         assert!(
             !log.contains("answered with a server error"),

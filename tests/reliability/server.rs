@@ -137,6 +137,21 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Its log once the server has written out what it logged so far: signpost writes log lines
+    /// in batches (at most ~10 ms late), so a check for the absence of a line reads this.
+    pub fn settled_logs(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last = self.logs();
+        loop {
+            std::thread::sleep(Duration::from_millis(60));
+            let now = self.logs();
+            if now.len() == last.len() || Instant::now() > deadline {
+                return now;
+            }
+            last = now;
+        }
+    }
+
     /// Waits until its log contains `needle`; false after `limit`.
     pub fn wait_for_log(&self, needle: &str, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;

@@ -278,6 +278,7 @@ async fn a_database_made_read_only_while_running_answers_503_then_recovers() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK, "reads go on");
+    server.wait_for_log("lsattr", Duration::from_secs(10));
     let log = server.logs();
     assert!(
         log.contains("storage unavailable") && log.contains("lsattr"),
@@ -467,6 +468,7 @@ async fn a_database_deleted_while_running_refuses_writes_instead_of_losing_them(
         assert_clean_503(status, retry_after, &body);
         refused += 1;
     }
+    server.wait_for_log("/proc/", Duration::from_secs(10));
     let log = server.logs();
     assert!(
         log.contains("was deleted or replaced while signpost was running") && log.contains("/proc/"),
