@@ -94,6 +94,7 @@ impl Application {
             dispatch: dispatch_wake.clone(),
             config: config.clone(),
             draining: draining.clone(),
+            anonymous_root: AppState::anonymous_root(config.open_signup),
         });
         let body_limit = config.body_limit;
         let mut server = HttpServer::new(move || {

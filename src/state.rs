@@ -26,9 +26,28 @@ pub struct AppState {
     pub dispatch: Arc<Notify>,
     /// Set once a stop was asked (SIGTERM / SIGINT): every answer then closes its connection.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// The root as every anonymous caller sees it, rendered once per format.
+    pub anonymous_root: Arc<crate::representation::reply::Prepared>,
 }
 
 impl AppState {
+    /// The root for callers without credentials: the same for all of them, so rendered once.
+    pub fn anonymous_root(open_signup: bool) -> Arc<crate::representation::reply::Prepared> {
+        let viewer = move || crate::hypermedia::model::Viewer {
+            account: None,
+            session: None,
+            open_signup,
+        };
+        let page = crate::representation::html::PageContext {
+            open_signup,
+            ..Default::default()
+        };
+        Arc::new(crate::representation::reply::Prepared::new(
+            move || crate::hypermedia::model::root(viewer()),
+            page,
+        ))
+    }
+
     /// Who is looking, for the resource model.
     pub fn viewer<'a>(&self, caller: Option<&'a crate::http::auth::Caller>) -> crate::hypermedia::model::Viewer<'a> {
         crate::hypermedia::model::Viewer {

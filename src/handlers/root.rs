@@ -8,5 +8,9 @@ use actix_web::web;
 /// The entry point: links to accounts, sessions and messages (and, with credentials, the
 /// caller's account and session).
 pub async fn fetch(state: web::Data<AppState>, caller: MaybeCaller) -> Reply {
-    Reply::Ok(model::root(state.viewer(caller.0.as_ref())))
+    match caller.0 {
+        // Everyone without credentials sees the same root: it is rendered once per format.
+        None => Reply::Prepared(state.anonymous_root.clone()),
+        Some(caller) => Reply::Ok(model::root(state.viewer(Some(&caller)))),
+    }
 }

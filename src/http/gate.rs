@@ -158,7 +158,10 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
     let denied = oversized(&req).or_else(|| cross_site(&req, &auth));
     let principal = match &auth {
         Auth::Caller(c) => c.account.to_string(),
-        _ => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
+        _ => match req.peer_addr() {
+            Some(a) => format!("ip:{}", a.ip()),
+            None => "ip:".to_owned(),
+        },
     };
     let authenticated = !matches!(auth, Auth::Anonymous);
     // Replays are kept per account only: an anonymous replay could hand one client another's
@@ -167,12 +170,6 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
     req.extensions_mut().insert(auth);
 
     let method = req.method().clone();
-    let path = req.path().to_owned();
-    let target = match req.query_string() {
-        "" => path.clone(),
-        q => format!("{path}?{q}"),
-    };
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let origin = req.headers().get(header::ORIGIN).cloned();
 
     let mut budget = state
@@ -208,7 +205,17 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
             .get::<ApiError>()
             .cloned()
             .unwrap_or_else(|| ApiError::from_status(res.status(), state.config.body_limit));
-        let page_ctx = crate::representation::reply::page_context(res.request());
+        let request = res.request();
+        let page_ctx = crate::representation::reply::page_context(request);
+        let target = match request.query_string() {
+            "" => request.path().to_owned(),
+            q => format!("{}?{q}", request.path()),
+        };
+        let accept = request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         res = res.map_body(|_, _| BoxBody::new(()));
         let rendered = render_error(&error, &target, accept.as_deref(), &id, &page_ctx);
         let (req, _) = res.into_parts();
@@ -224,7 +231,7 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
             .set_connection_type(actix_web::http::ConnectionType::Close);
     }
     let status = res.status().as_u16();
-    tracing::info!(target: "access", %method, path = %path, status, ms = %Millis(started.elapsed()), request_id = %id);
+    tracing::info!(target: "access", %method, path = %res.request().path(), status, ms = %Millis(started.elapsed()), request_id = %id);
     Ok(res)
 }
 

@@ -8,13 +8,18 @@ use crate::http::conditional;
 use crate::hypermedia::link_header;
 use crate::hypermedia::resource::{Link, Resource};
 use actix_web::body::BoxBody;
+use actix_web::http::header::HeaderValue;
 use actix_web::http::{header, Method, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError};
+use std::sync::{Arc, OnceLock};
 
 /// What a handler answers.
 pub enum Reply {
     /// 200 with the resource.
     Ok(Resource),
+    /// 200 with a resource rendered once for everyone (see [`Prepared`]).
+    Prepared(Arc<Prepared>),
     /// 201 with the new resource and `Location`.
     Created(Resource),
     /// 204; the links say where to go next (the collection the item was in).
@@ -143,6 +148,60 @@ pub fn page_context(req: &HttpRequest) -> html::PageContext {
     }
 }
 
+/// One representation of a resource, rendered, with the headers that come from it.
+struct Variant {
+    body: Bytes,
+    content_type: &'static str,
+    etag: HeaderValue,
+    link: HeaderValue,
+    last_modified: Option<i64>,
+    location: Option<String>,
+    /// Only computed for OPTIONS (routes::options reads it), or once for a prepared resource.
+    permitted: Option<Permitted>,
+}
+
+impl Variant {
+    fn of(r: &Resource, format: Format, page: &html::PageContext, status: StatusCode, with_permitted: bool) -> Variant {
+        let rendered = render(r, format, page);
+        Variant {
+            body: Bytes::from(rendered.body),
+            content_type: rendered.content_type,
+            // Both are built from URIs and hex digits only; a failure would be a bug in the
+            // renderer, and the header is then left out rather than the answer failed.
+            etag: HeaderValue::try_from(rendered.etag).unwrap_or_else(|_| HeaderValue::from_static("\"\"")),
+            link: HeaderValue::try_from(link_header::render(&r.header_links().collect::<Vec<_>>()))
+                .unwrap_or_else(|_| HeaderValue::from_static("")),
+            last_modified: r.last_modified,
+            location: (status == StatusCode::CREATED).then(|| r.uri.clone()),
+            permitted: with_permitted.then(|| Permitted::of(r)),
+        }
+    }
+}
+
+/// A resource that is the same for every request it answers (the root as anonymous callers see
+/// it): each format is rendered on first use, then served from memory; per request, only the
+/// negotiation, the conditional check and the headers are done.
+pub struct Prepared {
+    build: Box<dyn Fn() -> Resource + Send + Sync>,
+    page: html::PageContext,
+    variants: [OnceLock<Variant>; 5],
+}
+
+impl Prepared {
+    /// `build` makes the resource (called once per format); pages are rendered with `page`.
+    pub fn new(build: impl Fn() -> Resource + Send + Sync + 'static, page: html::PageContext) -> Prepared {
+        Prepared {
+            build: Box::new(build),
+            page,
+            variants: Default::default(),
+        }
+    }
+
+    fn variant(&self, format: Format) -> &Variant {
+        self.variants[format as usize].get_or_init(|| Variant::of(&(self.build)(), format, &self.page, StatusCode::OK, true))
+    }
+}
+
 fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(header::HeaderName, String)>) -> HttpResponse {
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let Some(format) = negotiate(accept) else {
@@ -159,26 +218,36 @@ fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(heade
     } else {
         html::PageContext::default()
     };
-    let rendered = render(&r, format, &page);
-    // Only OPTIONS reads it (routes::options); GETs do not pay for it.
-    let permitted = (req.method() == Method::OPTIONS).then(|| Permitted::of(&r));
-    let links = link_header::render(&r.header_links().collect::<Vec<_>>());
-    let last_modified = r.last_modified.map(crate::domain::dates::http_date);
+    let variant = Variant::of(&r, format, &page, status, req.method() == Method::OPTIONS);
+    answer(req, status, &variant, extra)
+}
+
+fn respond_prepared(req: &HttpRequest, prepared: &Prepared) -> HttpResponse {
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let Some(format) = negotiate(accept) else {
+        return ApiError::not_acceptable(&OFFERED).error_response();
+    };
+    answer(req, StatusCode::OK, prepared.variant(format), Vec::new())
+}
+
+/// The response for a rendered variant: 304 when the client's copy is current, else the body;
+/// `ETag`, `Link`, `Last-Modified` and `Location` either way.
+fn answer(req: &HttpRequest, status: StatusCode, v: &Variant, extra: Vec<(header::HeaderName, String)>) -> HttpResponse {
     let safe = req.method() == Method::GET || req.method() == Method::HEAD;
-    let fresh = safe && status == StatusCode::OK && conditional::not_modified(req, &rendered.etag, r.last_modified);
+    let fresh = safe && status == StatusCode::OK && conditional::not_modified(req, v.etag.to_str().unwrap_or(""), v.last_modified);
     let mut builder = if fresh {
         HttpResponse::NotModified()
     } else {
         HttpResponse::build(status)
     };
     builder
-        .insert_header((header::ETAG, rendered.etag.as_str()))
-        .insert_header((header::LINK, links));
-    if let Some(lm) = last_modified {
-        builder.insert_header((header::LAST_MODIFIED, lm));
+        .insert_header((header::ETAG, v.etag.clone()))
+        .insert_header((header::LINK, v.link.clone()));
+    if let Some(lm) = v.last_modified {
+        builder.insert_header((header::LAST_MODIFIED, crate::domain::dates::http_date(lm)));
     }
-    if status == StatusCode::CREATED {
-        builder.insert_header((header::LOCATION, r.uri.as_str()));
+    if let Some(location) = &v.location {
+        builder.insert_header((header::LOCATION, location.as_str()));
     }
     for (name, value) in extra {
         builder.append_header((name, value));
@@ -186,10 +255,10 @@ fn respond(req: &HttpRequest, status: StatusCode, r: Resource, extra: Vec<(heade
     let mut res = if fresh {
         builder.finish()
     } else {
-        builder.content_type(rendered.content_type).body(rendered.body)
+        builder.content_type(v.content_type).body(v.body.clone())
     };
-    if let Some(permitted) = permitted {
-        res.extensions_mut().insert(permitted);
+    if let (Some(permitted), true) = (&v.permitted, req.method() == Method::OPTIONS) {
+        res.extensions_mut().insert(permitted.clone());
     }
     res
 }
@@ -200,6 +269,7 @@ impl Responder for Reply {
     fn respond_to(self, req: &HttpRequest) -> HttpResponse {
         match self {
             Reply::Ok(r) => respond(req, StatusCode::OK, r, Vec::new()),
+            Reply::Prepared(p) => respond_prepared(req, &p),
             Reply::Created(r) => respond(req, StatusCode::CREATED, r, Vec::new()),
             Reply::CreatedWith(r, headers) => respond(req, StatusCode::CREATED, r, headers),
             // A browser's delete (sign out included) goes on to the page it leads back to.
