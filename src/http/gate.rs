@@ -110,8 +110,21 @@ fn cross_site(req: &ServiceRequest, auth: &Auth) -> Option<ApiError> {
         Auth::Caller(_) if same == Some(false) && is_form(req) => {
             Some(ApiError::forbidden("Cross-site form post refused: credentials cannot be used from another site's form"))
         }
+        // Without credentials a foreign form could still sign the visitor's browser in to an
+        // account of the attacker's choosing (login CSRF) or create accounts from their browser.
+        // An origin named in --cors-origins may post forms (a front end of the operator's own).
+        _ if is_form(req) && (same == Some(false) || (origin.is_none() && site == Some("cross-site"))) => {
+            let listed = origin.is_some_and(|o| cors_listed(req, o));
+            (!listed).then(|| ApiError::forbidden("Cross-site form post refused: another site's form cannot sign in or create accounts here"))
+        }
         _ => None,
     }
+}
+
+/// Whether `origin` is named (not merely matched by `*`) in the server's CORS origins.
+fn cors_listed(req: &ServiceRequest, origin: &str) -> bool {
+    req.app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.config.cors_origins.iter().any(|o| o == origin))
 }
 
 /// The longest request target (path and query) and the largest header block accepted. actix cuts

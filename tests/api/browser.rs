@@ -371,3 +371,66 @@ async fn the_new_account_page_shows_its_token_once_with_the_sign_in_form_filled_
     };
     assert_eq!(get_json(&app, &who, &account).await.0, StatusCode::OK, "the shown token works");
 }
+
+#[tokio::test]
+async fn a_foreign_sites_form_cannot_sign_a_browser_in_or_create_accounts() {
+    // Arrange: the attacker's own account, whose credentials the foreign form carries.
+    let app = spawn_app().await;
+    let attacker = app.create_account("attacker").await;
+    let root = app.root().await;
+    let (sessions, accounts) = (rel(&root, "sessions"), rel(&root, "accounts"));
+    let sign_in = [("AccountSid", attacker.sid.as_str()), ("AuthToken", attacker.token.as_str())];
+
+    // Act
+    let foreign_sign_in = form_post(&app, &sessions, &sign_in, Some("https://evil.example"), None).await;
+    let foreign_signup = form_post(&app, &accounts, &[("FriendlyName", "planted")], Some("https://evil.example"), None).await;
+    let cross_site_no_origin = app
+        .request(Method::POST, &sessions)
+        .header("accept", BROWSER_ACCEPT)
+        .header("sec-fetch-site", "cross-site")
+        .form(&sign_in)
+        .send()
+        .await
+        .unwrap();
+    let own_page = form_post(&app, &sessions, &sign_in, Some(&app.base), None).await;
+
+    // Assert: refused in the contract's shape, and no cookie was set; the server's own page still signs in.
+    for (what, res) in [
+        ("foreign sign-in", foreign_sign_in),
+        ("cross-site sign-in without Origin", cross_site_no_origin),
+    ] {
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{what}");
+        assert!(res.headers().get("set-cookie").is_none(), "{what} set a cookie");
+        assert!(res.text().await.unwrap().contains("error 20403"), "{what}");
+    }
+    assert_eq!(foreign_signup.status(), StatusCode::FORBIDDEN);
+    assert_eq!(own_page.status(), StatusCode::SEE_OTHER);
+    set_cookie(&own_page);
+    // A client that is not a browser (no Origin, no Sec-Fetch-Site) signs in as before.
+    let api = app.request(Method::POST, &sessions).form(&sign_in).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn an_origin_named_in_cors_origins_may_post_forms_without_credentials() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(&dir);
+    config.cors_origins = vec!["https://front.example".into()];
+    let app = spawn_with(dir, config).await;
+    let accounts = rel(&app.root().await, "accounts");
+    let own_front = form_post(
+        &app,
+        &accounts,
+        &[("FriendlyName", "from my front end")],
+        Some("https://front.example"),
+        None,
+    )
+    .await;
+    let other = form_post(&app, &accounts, &[("FriendlyName", "planted")], Some("https://evil.example"), None).await;
+    assert!(
+        own_front.status().is_success() || own_front.status().is_redirection(),
+        "{}",
+        own_front.status()
+    );
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+}
