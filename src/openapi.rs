@@ -628,7 +628,10 @@ fn operation(route: &Route, method: &str, spec: &Spec) -> utoipa::openapi::path:
         errors.push(("404", "Not found (or another account's)"));
     }
     if !reads && method != "OPTIONS" {
-        errors.push(("403", "Cross-site request refused (browser cookie without our Origin)"));
+        errors.push((
+            "403",
+            "Cross-site request refused (the browser cookie without our Origin, or another site's form)",
+        ));
         errors.push((
             "409",
             "Conflict: the resource's state does not allow this, or the same Idempotency-Key is in flight",

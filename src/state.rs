@@ -33,17 +33,18 @@ pub struct AppState {
 impl AppState {
     /// The root for callers without credentials: the same for all of them, so rendered once.
     pub fn anonymous_root(open_signup: bool) -> Arc<crate::representation::reply::Prepared> {
-        let viewer = move || crate::hypermedia::model::Viewer {
-            account: None,
-            session: None,
-            open_signup,
-        };
         let page = crate::representation::html::PageContext {
             open_signup,
             ..Default::default()
         };
         Arc::new(crate::representation::reply::Prepared::new(
-            move || crate::hypermedia::model::root(viewer()),
+            move || {
+                crate::hypermedia::model::root(crate::hypermedia::model::Viewer {
+                    account: None,
+                    session: None,
+                    open_signup,
+                })
+            },
             page,
         ))
     }

@@ -43,10 +43,4 @@ pub async fn visible_message(
     Ok((account, message))
 }
 
-/// The request's path and query, as the `uri` of a collection page.
-pub fn requested_uri(req: &actix_web::HttpRequest) -> String {
-    match req.query_string() {
-        "" => req.path().to_owned(),
-        q => format!("{}?{q}", req.path()),
-    }
-}
+pub use crate::hypermedia::uris::requested as requested_uri;

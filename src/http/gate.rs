@@ -94,7 +94,7 @@ fn is_form(req: &ServiceRequest) -> bool {
 /// Refuses unsafe requests that a browser could have sent from another site with ambient
 /// credentials: cookie-authenticated requests must come from our own origin, and no form post
 /// from a foreign origin is accepted with credentials of any kind.
-fn cross_site(req: &ServiceRequest, auth: &Auth) -> Option<ApiError> {
+fn cross_site(req: &ServiceRequest, auth: &Auth, cors_origins: &[String]) -> Option<ApiError> {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return None;
     }
@@ -114,17 +114,12 @@ fn cross_site(req: &ServiceRequest, auth: &Auth) -> Option<ApiError> {
         // account of the attacker's choosing (login CSRF) or create accounts from their browser.
         // An origin named in --cors-origins may post forms (a front end of the operator's own).
         _ if is_form(req) && (same == Some(false) || (origin.is_none() && site == Some("cross-site"))) => {
-            let listed = origin.is_some_and(|o| cors_listed(req, o));
+            // Named, not merely matched by `*`.
+            let listed = origin.is_some_and(|o| cors_origins.iter().any(|c| c == o));
             (!listed).then(|| ApiError::forbidden("Cross-site form post refused: another site's form cannot sign in or create accounts here"))
         }
         _ => None,
     }
-}
-
-/// Whether `origin` is named (not merely matched by `*`) in the server's CORS origins.
-fn cors_listed(req: &ServiceRequest, origin: &str) -> bool {
-    req.app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.config.cors_origins.iter().any(|o| o == origin))
 }
 
 /// The longest request target (path and query) and the largest header block accepted. actix cuts
@@ -168,7 +163,7 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
     }
 
     let auth = state.auth.authenticate(req.headers()).await;
-    let denied = oversized(&req).or_else(|| cross_site(&req, &auth));
+    let denied = oversized(&req).or_else(|| cross_site(&req, &auth, &state.config.cors_origins));
     let principal = match &auth {
         Auth::Caller(c) => c.account.to_string(),
         _ => match req.peer_addr() {
@@ -220,10 +215,7 @@ pub async fn gate(mut req: ServiceRequest, next: Next<BoxBody>) -> Result<Servic
             .unwrap_or_else(|| ApiError::from_status(res.status(), state.config.body_limit));
         let request = res.request();
         let page_ctx = crate::representation::reply::page_context(request);
-        let target = match request.query_string() {
-            "" => request.path().to_owned(),
-            q => format!("{}?{q}", request.path()),
-        };
+        let target = uris::requested(request);
         let accept = request
             .headers()
             .get(header::ACCEPT)

@@ -104,6 +104,14 @@ pub fn with_raw_query(base: &str, query: &str) -> String {
     }
 }
 
+/// The request's own path and query: the `uri` of a collection page, and of an error.
+pub fn requested(req: &actix_web::HttpRequest) -> String {
+    match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
